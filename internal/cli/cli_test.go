@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/server"
+)
+
+// startServer runs a real slipway server on a loopback port with its own
+// data directory and returns its URL.
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv, err := server.Open(context.Background(), server.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", BuildVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, errc := make(chan string, 1), make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, func(a string) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("server stop: %v", err)
+		}
+	})
+	select {
+	case a := <-addrc:
+		return "http://" + a
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	return ""
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, url string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Execute(context.Background(), "test", append([]string{"--server", url}, args...), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func mustRun(t *testing.T, url string, args ...string) string {
+	t.Helper()
+	r := run(t, url, args...)
+	if r.code != 0 {
+		t.Fatalf("slipway %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+const ex = "../../examples/"
+
+func TestModelLifecycleEndToEnd(t *testing.T) {
+	url := startServer(t)
+	out := mustRun(t, url, "model", "push", "fraud", ex+"fraud/v1/model.json", "--version", "1.0.0",
+		"--signature", ex+"fraud/v1/signature.json", "--card", ex+"fraud/v1/card.md",
+		"--metrics", ex+"fraud/v1/metrics.json", "--meta", "team=risk", "--meta", "ticket=FR-12")
+	if !strings.Contains(out, "pushed fraud@1.0.0") || !strings.Contains(out, "xgboost") || !strings.Contains(out, "sha256:") {
+		t.Fatalf("push output: %s", out)
+	}
+	mustRun(t, url, "model", "push", "fraud", ex+"fraud/v2/model.json", "--version", "2.0.0", "--parent", "1.0.0")
+	mustRun(t, url, "model", "push", "digits", ex+"digits/v1/model.onnx", "--version", "1.0.0", "--format", "onnx")
+
+	// No production alias yet: show without a selector is a clear 404.
+	r := run(t, url, "model", "show", "fraud@production")
+	if r.code == 0 || !strings.Contains(r.stderr, `no version or alias "production"`) {
+		t.Fatalf("show before alias: exit %d, %s", r.code, r.stderr)
+	}
+	out = mustRun(t, url, "model", "alias", "fraud", "production", "1.0.0", "--reason", "first release")
+	if !strings.Contains(out, "fraud@production: - -> 1.0.0") {
+		t.Fatalf("alias output: %s", out)
+	}
+	out = mustRun(t, url, "model", "show", "fraud@production")
+	for _, want := range []string{"Version:", "1.0.0", "Resolved via:", "alias production", "Format:", "xgboost",
+		"Input:", "amount FP32 [-1]", "Output:", "score", "Meta team:", "risk", "Metric auc:", "registered"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustRun(t, url, "model", "alias", "fraud", "production", "2.0.0", "--reason", "better AUC")
+	if !strings.Contains(out, "1.0.0 -> 2.0.0") {
+		t.Fatalf("second alias: %s", out)
+	}
+
+	var shown struct {
+		slipway.Version
+		Via     string   `json:"via_alias"`
+		Aliases []string `json:"aliases"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, url, "-o", "json", "model", "show", "fraud")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Version.Version != "2.0.0" || shown.Via != "production" || shown.Lineage.Parent != "1.0.0" {
+		t.Fatalf("show -o json = %+v", shown)
+	}
+
+	var listed []struct {
+		Name     string `json:"name"`
+		Versions int    `json:"versions"`
+	}
+	json.Unmarshal([]byte(mustRun(t, url, "-o", "json", "model", "list")), &listed)
+	if len(listed) != 2 || listed[0].Name != "digits" || listed[1].Name != "fraud" || listed[1].Versions != 2 {
+		t.Fatalf("model list -o json = %+v", listed)
+	}
+	out = mustRun(t, url, "model", "list")
+	if !strings.Contains(out, "production=2.0.0") {
+		t.Fatalf("model list table: %s", out)
+	}
+	out = mustRun(t, url, "model", "versions", "fraud")
+	if !strings.Contains(out, "VERSION") || !strings.Contains(out, "production") || strings.Count(out, "xgboost") != 2 {
+		t.Fatalf("versions table: %s", out)
+	}
+	out = mustRun(t, url, "model", "history", "fraud", "production")
+	if !strings.Contains(out, "first release") || !strings.Contains(out, "better AUC") {
+		t.Fatalf("history: %s", out)
+	}
+
+	// Deleting what an alias points at is refused; the rest works.
+	r = run(t, url, "model", "delete", "fraud@2.0.0")
+	if r.code == 0 || !strings.Contains(r.stderr, "in use") {
+		t.Fatalf("delete aliased version: exit %d, %s", r.code, r.stderr)
+	}
+	mustRun(t, url, "model", "delete", "fraud@1.0.0")
+	mustRun(t, url, "model", "state", "fraud@2.0.0", "validated")
+	if out := mustRun(t, url, "model", "show", "fraud@2.0.0"); !strings.Contains(out, "validated") {
+		t.Fatalf("state not shown: %s", out)
+	}
+
+	// The artifact comes back byte for byte.
+	var buf bytes.Buffer
+	c := (&app{serverURL: url}).client()
+	if err := c.Artifact(context.Background(), slipway.Ref{Model: "fraud", Selector: "production"}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(ex + "fraud/v2/model.json")
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatal("downloaded artifact differs from the pushed file")
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	url := startServer(t)
+	dir := t.TempDir()
+	pickle := filepath.Join(dir, "model.pkl")
+	os.WriteFile(pickle, []byte("\x80\x04\x95."), 0o644)
+	truncated := filepath.Join(dir, "model.json")
+	full, _ := os.ReadFile(ex + "fraud/v1/model.json")
+	os.WriteFile(truncated, full[:len(full)/2], 0o644)
+	mustRun(t, url, "model", "push", "fraud", ex+"fraud/v1/model.json", "--version", "1.0.0")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"model", "push", "fraud", pickle, "--version", "2"}, "arbitrary code"},
+		{[]string{"model", "push", "fraud", truncated, "--version", "2"}, "model.json: corrupt JSON model: truncated"},
+		{[]string{"model", "push", "fraud", ex + "fraud/v2/model.json", "--version", "1.0.0"}, "fraud@1.0.0: version already exists"},
+		{[]string{"model", "push", "fraud", ex + "fraud/v2/model.json"}, `"version" not set`},
+		{[]string{"model", "push", "fraud", filepath.Join(dir, "missing.json"), "--version", "3"}, "missing.json: no such file"},
+		{[]string{"model", "push", "fraud", ex + "fraud/v2/model.json", "--version", "3", "--meta", "novalue"}, `--meta "novalue": want key=value`},
+		{[]string{"model", "push", "../x", ex + "fraud/v2/model.json", "--version", "3"}, `model name "../x"`},
+		{[]string{"model", "alias", "fraud", "production", "9.9.9"}, "version fraud@9.9.9 not found"},
+		{[]string{"model", "show", "nosuch"}, "nosuch"},
+		{[]string{"model", "versions", "nosuch"}, "not found"},
+		{[]string{"model", "state", "fraud@1.0.0", "gone"}, `state "gone"`},
+		{[]string{"-o", "yaml", "model", "list"}, `-o "yaml": want table or json`},
+	} {
+		r := run(t, url, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("slipway %s: exit %d, stderr %q; want non-zero and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+	}
+	// None of the refusals touched what was stored.
+	out := mustRun(t, url, "-o", "json", "model", "versions", "fraud")
+	var vs []slipway.Version
+	json.Unmarshal([]byte(out), &vs)
+	if len(vs) != 1 || vs[0].Version != "1.0.0" || vs[0].Size != int64(len(full)) {
+		t.Fatalf("versions after refusals = %+v", vs)
+	}
+}
+
+func TestServerUnreachable(t *testing.T) {
+	r := run(t, "http://127.0.0.1:1", "model", "list")
+	if r.code == 0 || !strings.Contains(r.stderr, "slipway server at http://127.0.0.1:1") {
+		t.Fatalf("exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func TestServerCommandFailsOnUnreachableStore(t *testing.T) {
+	start := time.Now()
+	r := run(t, "", "server", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--store", "postgres://postgres@127.0.0.1:1/none?sslmode=disable")
+	if r.code == 0 || !strings.Contains(r.stderr, "127.0.0.1:1") {
+		t.Fatalf("exit %d, stderr %q; want non-zero naming the address", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("took %s to give up", d)
+	}
+}
+
+func TestDemoRuns(t *testing.T) {
+	var out bytes.Buffer
+	code := Execute(context.Background(), "test", []string{"demo"}, &out, io.Discard)
+	if code != 0 {
+		t.Fatalf("demo exit %d:\n%s", code, out.String())
+	}
+	for _, want := range []string{"pushed fraud@3.0.0", "pushed digits@2.0.0", "fraud@production -> 1.0.0", "production=1.0.0,staging=2.0.0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

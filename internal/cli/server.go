@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/internal/server"
+)
+
+func (a *app) serverCmd() *cobra.Command {
+	var cfg server.Config
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the registry, gateway and controller",
+		Long: `Run slipway. With no flags it keeps everything under ./slipway-data
+(SQLite and content-addressed blobs) and listens on :8080. SIGINT or
+SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			cfg.BuildVersion = a.version
+			srv, err := server.Open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Serve(ctx, nil)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.DataDir, "data", "./slipway-data", "data directory (SQLite database and blobs)")
+	fl.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
+	fl.StringVar(&cfg.Store, "store", "", "metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://user@host:5432/db")
+	fl.StringVar(&cfg.Blobs, "blobs", "", "artifact store: empty for --data/blobs, or a bucket URL such as s3://bucket?region=eu-west-1")
+	return cmd
+}

@@ -1,0 +1,197 @@
+// Package server assembles a running slipway: it opens the metadata store
+// and the artifact store, builds the registry and the HTTP handlers, and
+// owns the listeners from start to a graceful stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/api"
+	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/store"
+	"github.com/slipway-ml/slipway/internal/store/postgres"
+	"github.com/slipway-ml/slipway/internal/store/sqlite"
+	"github.com/slipway-ml/slipway/internal/store/sqlstore"
+)
+
+// Config says where a server keeps its state and where it listens. The zero
+// value of every field has a working default.
+type Config struct {
+	// DataDir holds the SQLite database and the file blobs; "" means
+	// ./slipway-data.
+	DataDir string
+	// HTTPAddr is the HTTP listen address; "" means :8080.
+	HTTPAddr string
+	// Store is "" (SQLite in DataDir), sqlite:PATH, or a postgres:// URL.
+	Store string
+	// Blobs is "" (DataDir/blobs) or a gocloud.dev bucket URL (s3://…).
+	Blobs string
+	// BuildVersion is reported by the API.
+	BuildVersion string
+	// ShutdownTimeout bounds how long in-flight requests may take to
+	// finish after a stop is requested; zero means 15 s.
+	ShutdownTimeout time.Duration
+	// Logger receives operational logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) dataDir() string {
+	if c.DataDir == "" {
+		return "slipway-data"
+	}
+	return c.DataDir
+}
+
+// Server is an assembled slipway, ready to serve.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	blobs    *blob.Store
+	Registry *registry.Registry
+	handler  http.Handler
+
+	mu       sync.Mutex // guards listener, set once Serve starts
+	listener net.Listener
+}
+
+// Open creates the data directory, opens both stores (failing fast with the
+// address when a store is unreachable) and assembles the handlers.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	dir := cfg.dataDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg.Store, dir)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := openBlobs(ctx, cfg.Blobs, dir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	stage := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		st.Close()
+		blobs.Close()
+		return nil, fmt.Errorf("create staging directory: %w", err)
+	}
+	reg := registry.New(st, blobs)
+	reg.StageDir = stage
+	apiServer := api.NewServer(reg)
+	apiServer.BuildVersion = cfg.BuildVersion
+	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, handler: apiServer}, nil
+}
+
+// OpenStore opens the metadata store named by spec: "" for SQLite in dir,
+// "sqlite:PATH", or a postgres:// or postgresql:// URL.
+func OpenStore(ctx context.Context, spec, dir string) (store.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var (
+		db  *sqlstore.DB
+		err error
+	)
+	switch {
+	case spec == "":
+		db, err = sqlite.Open(ctx, filepath.Join(dir, "slipway.db"))
+	case strings.HasPrefix(spec, "sqlite:"):
+		db, err = sqlite.Open(ctx, strings.TrimPrefix(strings.TrimPrefix(spec, "sqlite:"), "//"))
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		db, err = postgres.Open(ctx, spec)
+	default:
+		return nil, fmt.Errorf("store %q: want sqlite:PATH or postgres://…", spec)
+	}
+	if err != nil {
+		// Return a nil interface, not an interface holding a nil *DB.
+		return nil, err
+	}
+	return db, nil
+}
+
+func openBlobs(ctx context.Context, spec, dir string) (*blob.Store, error) {
+	if spec == "" {
+		return blob.OpenDir(filepath.Join(dir, "blobs"))
+	}
+	return blob.OpenURL(ctx, spec)
+}
+
+// Handler is the server's whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr is the address the HTTP listener is bound to, once serving.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Serve listens and serves until ctx ends, then stops taking new requests,
+// lets in-flight ones finish (within ShutdownTimeout) and closes the
+// stores. ready, if not nil, is called once the listener is bound.
+func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
+	addr := s.cfg.HTTPAddr
+	if addr == "" {
+		addr = ":8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.close()
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.mu.Lock()
+	s.listener = ln
+	s.mu.Unlock()
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("slipway serving", "http", ln.Addr().String(), "data", s.cfg.dataDir())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-errc:
+		s.close()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	timeout := s.cfg.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s.log.Info("slipway stopping: waiting for in-flight requests", "timeout", timeout)
+	err = hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("in-flight requests still running after %s: %w", timeout, err)
+	}
+	return errors.Join(err, s.close())
+}
+
+// Close releases the stores of a server that is not serving.
+func (s *Server) Close() error { return s.close() }
+
+func (s *Server) close() error {
+	return errors.Join(s.store.Close(), s.blobs.Close())
+}

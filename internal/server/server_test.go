@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/api"
+)
+
+type running struct {
+	url    string
+	cancel context.CancelFunc
+	errc   chan error
+	srv    *Server
+}
+
+func start(t *testing.T, cfg Config) *running {
+	t.Helper()
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = "127.0.0.1:0"
+	}
+	srv, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, errc: make(chan error, 1), srv: srv}
+	addrc := make(chan string, 1)
+	go func() { r.errc <- srv.Serve(ctx, func(a string) { addrc <- a }) }()
+	r.url = "http://" + <-addrc
+	return r
+}
+
+// slowBody is an artifact upload that sends half its bytes, then waits to
+// be released before sending the rest.
+type slowBody struct {
+	data    []byte
+	sent    int
+	paused  bool // touched only by the reading goroutine
+	halfway chan struct{}
+	release chan struct{}
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.sent == len(b.data)/2 && !b.paused {
+		b.paused = true
+		close(b.halfway)
+		<-b.release
+	}
+	if b.sent == len(b.data) {
+		return 0, io.EOF
+	}
+	end := len(b.data)
+	if b.sent < len(b.data)/2 {
+		end = len(b.data) / 2
+	}
+	n := copy(p, b.data[b.sent:end])
+	b.sent += n
+	return n, nil
+}
+
+// A stop requested while a push is streaming lets the push finish, then
+// closes the store: the version is there when the server comes back.
+func TestGracefulShutdownFinishesInFlightPush(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, Config{DataDir: dir})
+	data, err := os.ReadFile("../../examples/fraud/v2/model.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	halfway, release := make(chan struct{}), make(chan struct{})
+	body := &slowBody{data: data, halfway: halfway, release: release}
+	c := &api.Client{BaseURL: r.url}
+	pushed := make(chan error, 1)
+	go func() {
+		_, err := c.Push(context.Background(), "fraud", slipway.Version{Version: "2.0.0"}, "model.json", body)
+		pushed <- err
+	}()
+	<-halfway
+	// The handler is in flight once it has begun spooling the upload.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if staged, _ := filepath.Glob(filepath.Join(dir, "tmp", "upload-*")); len(staged) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the push never reached the handler")
+		}
+	}
+	r.cancel() // SIGTERM arrives mid-upload
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-r.errc:
+		t.Fatalf("server stopped before the in-flight push finished: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-pushed; err != nil {
+		t.Fatalf("in-flight push: %v", err)
+	}
+	if err := <-r.errc; err != nil {
+		t.Fatalf("Serve after graceful stop: %v", err)
+	}
+	if _, err := http.Get(r.url + "/api/v1/models"); err == nil {
+		t.Fatal("server still answering after stop")
+	}
+
+	r2 := start(t, Config{DataDir: dir})
+	defer func() { r2.cancel(); <-r2.errc }()
+	v, err := (&api.Client{BaseURL: r2.url}).Version(context.Background(), slipway.Ref{Model: "fraud", Selector: "2.0.0"})
+	if err != nil || v.Size != int64(len(data)) {
+		t.Fatalf("after restart: %+v, %v", v, err)
+	}
+}
+
+func TestOpenFailsFastOnUnreachableStore(t *testing.T) {
+	start := time.Now()
+	_, err := Open(context.Background(), Config{DataDir: t.TempDir(), Store: "postgres://postgres@127.0.0.1:1/x?sslmode=disable"})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Open = %v, want an error naming 127.0.0.1:1", err)
+	}
+	if time.Since(start) > 12*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+	if _, err := Open(context.Background(), Config{DataDir: t.TempDir(), Store: "mysql://x"}); err == nil || !strings.Contains(err.Error(), "mysql://x") {
+		t.Fatalf("unknown store scheme: %v", err)
+	}
+}
+
+func TestAPIErrorsAreJSONWithStatus(t *testing.T) {
+	r := start(t, Config{DataDir: t.TempDir()})
+	defer func() { r.cancel(); <-r.errc }()
+	c := &api.Client{BaseURL: r.url}
+	if _, err := c.PushFile(context.Background(), "fraud", slipway.Version{Version: "1.0.0"}, "../../examples/fraud/v1/model.json"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, path, ctype, body string
+		status                    int
+		want                      string
+	}{
+		{"GET", "/api/v1/models/nosuch", "", "", 404, "not found"},
+		{"GET", "/api/v1/models/fraud/versions/9.9.9", "", "", 404, `no version or alias "9.9.9"`},
+		{"GET", "/api/v1/nothing", "", "", 404, "no such endpoint"},
+		{"PUT", "/api/v1/models/fraud/aliases/production", "application/json", `{"version": "9"}`, 404, "version fraud@9 not found"},
+		{"PUT", "/api/v1/models/fraud/aliases/production", "application/json", `{"version": `, 400, "request body"},
+		{"PUT", "/api/v1/models/fraud/aliases/production", "application/json", `{"versoin": "1.0.0"}`, 400, `unknown field "versoin"`},
+		{"PUT", "/api/v1/models/fraud/aliases/production", "text/plain", `{"version": "1.0.0"}`, 415, "want application/json"},
+		{"POST", "/api/v1/models/fraud/versions", "application/json", `{}`, 400, "multipart/form-data"},
+		{"PUT", "/api/v1/models/fraud/versions/1.0.0/state", "application/json", `{"state": "live"}`, 400, `state "live"`},
+	} {
+		req, _ := http.NewRequest(tc.method, r.url+tc.path, strings.NewReader(tc.body))
+		if tc.ctype != "" {
+			req.Header.Set("Content-Type", tc.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error string `json:"error"`
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Errorf("%s %s: body is not JSON: %s", tc.method, tc.path, raw)
+			continue
+		}
+		if resp.StatusCode != tc.status || !strings.Contains(body.Error, tc.want) {
+			t.Errorf("%s %s = %d %q, want %d containing %q", tc.method, tc.path, resp.StatusCode, body.Error, tc.status, tc.want)
+		}
+	}
+}
+
+func TestPushOverSizeLimitIs413(t *testing.T) {
+	r := start(t, Config{DataDir: t.TempDir()})
+	defer func() { r.cancel(); <-r.errc }()
+	r.srv.Registry.MaxArtifactBytes = 1000
+	_, err := (&api.Client{BaseURL: r.url}).PushFile(context.Background(), "fraud", slipway.Version{Version: "1.0.0"}, "../../examples/fraud/v1/model.json")
+	var re *api.ResponseError
+	if !errors.As(err, &re) || re.Err.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("push over limit = %v, want 413", err)
+	}
+}

@@ -1,0 +1,68 @@
+package postgres
+
+import "github.com/slipway-ml/slipway/internal/store/sqlstore"
+
+// migrations is PostgreSQL's schema, oldest first. Applied migrations are
+// recorded in the database: never edit one, append a new one.
+//
+// Names sort with COLLATE "C", byte by byte, so lists come back in the
+// same order as from SQLite whatever the database's locale. Times are Unix
+// nanoseconds (UTC): TIMESTAMPTZ would keep only microseconds. JSON
+// columns hold NULL for an empty value.
+var migrations = []sqlstore.Migration{{
+	Version: 1,
+	Name:    "create models, versions, aliases and alias history",
+	Statements: []string{
+		`CREATE TABLE models (
+			name        TEXT COLLATE "C" PRIMARY KEY,
+			description TEXT NOT NULL DEFAULT '',
+			owner       TEXT NOT NULL DEFAULT '',
+			tags        JSONB,
+			created_at  BIGINT NOT NULL
+		)`,
+		// id only orders versions created in the same nanosecond.
+		`CREATE TABLE versions (
+			id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			model      TEXT COLLATE "C" NOT NULL REFERENCES models (name),
+			version    TEXT COLLATE "C" NOT NULL,
+			format     TEXT NOT NULL,
+			digest     TEXT NOT NULL DEFAULT '',
+			size       BIGINT NOT NULL DEFAULT 0,
+			url        TEXT NOT NULL DEFAULT '',
+			signature  JSONB,
+			metrics    JSONB,
+			meta       JSONB,
+			parent     TEXT NOT NULL DEFAULT '',
+			data_ref   TEXT NOT NULL DEFAULT '',
+			data_hash  TEXT NOT NULL DEFAULT '',
+			card       TEXT NOT NULL DEFAULT '',
+			state      TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			created_by TEXT NOT NULL DEFAULT '',
+			UNIQUE (model, version)
+		)`,
+		`CREATE INDEX versions_digest ON versions (digest)`,
+		`CREATE TABLE aliases (
+			model      TEXT COLLATE "C" NOT NULL,
+			name       TEXT COLLATE "C" NOT NULL,
+			version    TEXT COLLATE "C" NOT NULL,
+			updated_at BIGINT NOT NULL,
+			updated_by TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (model, name),
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE RESTRICT
+		)`,
+		`CREATE INDEX aliases_version ON aliases (model, version)`,
+		// No foreign keys: history outlives the aliases and versions it names.
+		`CREATE TABLE alias_history (
+			id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			model        TEXT COLLATE "C" NOT NULL,
+			alias        TEXT COLLATE "C" NOT NULL,
+			from_version TEXT NOT NULL DEFAULT '',
+			to_version   TEXT NOT NULL DEFAULT '',
+			actor        TEXT NOT NULL DEFAULT '',
+			reason       TEXT NOT NULL DEFAULT '',
+			at           BIGINT NOT NULL
+		)`,
+		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
+	},
+}}

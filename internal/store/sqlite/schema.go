@@ -1,0 +1,67 @@
+package sqlite
+
+import "github.com/slipway-ml/slipway/internal/store/sqlstore"
+
+// migrations is SQLite's schema, oldest first. Applied migrations are
+// recorded in the database: never edit one, append a new one.
+//
+// Tables are STRICT so a wrongly typed value fails instead of being stored
+// as whatever it happens to be. Times are Unix nanoseconds (UTC); JSON
+// columns hold NULL for an empty value.
+var migrations = []sqlstore.Migration{{
+	Version: 1,
+	Name:    "create models, versions, aliases and alias history",
+	Statements: []string{
+		`CREATE TABLE models (
+			name        TEXT PRIMARY KEY,
+			description TEXT NOT NULL DEFAULT '',
+			owner       TEXT NOT NULL DEFAULT '',
+			tags        TEXT,
+			created_at  INTEGER NOT NULL
+		) STRICT`,
+		// id only orders versions created in the same nanosecond.
+		`CREATE TABLE versions (
+			id         INTEGER PRIMARY KEY AUTOINCREMENT,
+			model      TEXT NOT NULL REFERENCES models (name),
+			version    TEXT NOT NULL,
+			format     TEXT NOT NULL,
+			digest     TEXT NOT NULL DEFAULT '',
+			size       INTEGER NOT NULL DEFAULT 0,
+			url        TEXT NOT NULL DEFAULT '',
+			signature  TEXT,
+			metrics    TEXT,
+			meta       TEXT,
+			parent     TEXT NOT NULL DEFAULT '',
+			data_ref   TEXT NOT NULL DEFAULT '',
+			data_hash  TEXT NOT NULL DEFAULT '',
+			card       TEXT NOT NULL DEFAULT '',
+			state      TEXT NOT NULL,
+			created_at INTEGER NOT NULL,
+			created_by TEXT NOT NULL DEFAULT '',
+			UNIQUE (model, version)
+		) STRICT`,
+		`CREATE INDEX versions_digest ON versions (digest)`,
+		`CREATE TABLE aliases (
+			model      TEXT NOT NULL,
+			name       TEXT NOT NULL,
+			version    TEXT NOT NULL,
+			updated_at INTEGER NOT NULL,
+			updated_by TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (model, name),
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE RESTRICT
+		) STRICT`,
+		`CREATE INDEX aliases_version ON aliases (model, version)`,
+		// No foreign keys: history outlives the aliases and versions it names.
+		`CREATE TABLE alias_history (
+			id           INTEGER PRIMARY KEY AUTOINCREMENT,
+			model        TEXT NOT NULL,
+			alias        TEXT NOT NULL,
+			from_version TEXT NOT NULL DEFAULT '',
+			to_version   TEXT NOT NULL DEFAULT '',
+			actor        TEXT NOT NULL DEFAULT '',
+			reason       TEXT NOT NULL DEFAULT '',
+			at           INTEGER NOT NULL
+		) STRICT`,
+		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
+	},
+}}

@@ -1,0 +1,71 @@
+// Package store defines how slipway persists its metadata. Two backends
+// implement it: sqlite (embedded, the default) and postgres (shared
+// deployments). Both run the same contract suite in storetest.
+package store
+
+import (
+	"context"
+
+	"github.com/slipway-ml/slipway"
+)
+
+// Models persists model families.
+type Models interface {
+	// PutModel creates the model or updates its description, owner and tags.
+	PutModel(ctx context.Context, m slipway.Model) (slipway.Model, error)
+	// GetModel returns slipway.ErrNotFound for an unknown name.
+	GetModel(ctx context.Context, name string) (slipway.Model, error)
+	// ListModels returns every model ordered by name.
+	ListModels(ctx context.Context) ([]slipway.Model, error)
+	// DeleteModel removes a model with no versions left; slipway.ErrInUse
+	// when versions remain.
+	DeleteModel(ctx context.Context, name string) error
+}
+
+// Versions persists immutable model versions.
+type Versions interface {
+	// CreateVersion stores v, creating its model if missing, in one
+	// transaction. A second version with the same model and version string
+	// fails with slipway.ErrExists and leaves the stored one untouched.
+	CreateVersion(ctx context.Context, v slipway.Version) (slipway.Version, error)
+	// GetVersion returns slipway.ErrNotFound for an unknown model or version.
+	GetVersion(ctx context.Context, model, version string) (slipway.Version, error)
+	// ListVersions returns a model's versions, oldest first.
+	ListVersions(ctx context.Context, model string) ([]slipway.Version, error)
+	// SetVersionState changes the one mutable field of a version.
+	SetVersionState(ctx context.Context, model, version string, s slipway.VersionState) error
+	// DeleteVersion removes a version; slipway.ErrInUse while an alias
+	// points at it.
+	DeleteVersion(ctx context.Context, model, version string) error
+	// DigestInUse reports whether any version references the artifact.
+	DigestInUse(ctx context.Context, digest string) (bool, error)
+}
+
+// Aliases persists movable names and their history.
+type Aliases interface {
+	// MoveAlias points the alias named by mv at version mv.To, creating it
+	// if needed, and appends mv to the history in the same transaction.
+	// mv.From is filled from the stored state; mv.At is set when zero.
+	// slipway.ErrNotFound when the target version does not exist.
+	MoveAlias(ctx context.Context, mv slipway.AliasMove) (slipway.AliasMove, error)
+	// GetAlias returns slipway.ErrNotFound for an unknown alias.
+	GetAlias(ctx context.Context, model, name string) (slipway.Alias, error)
+	// ListAliases returns a model's aliases ordered by name.
+	ListAliases(ctx context.Context, model string) ([]slipway.Alias, error)
+	// DeleteAlias removes an alias; its history is kept.
+	DeleteAlias(ctx context.Context, model, name, actor, reason string) error
+	// AliasHistory returns the moves of one alias (or of all the model's
+	// aliases when name is empty), oldest first.
+	AliasHistory(ctx context.Context, model, name string) ([]slipway.AliasMove, error)
+}
+
+// Store is everything a slipway server persists.
+type Store interface {
+	Models
+	Versions
+	Aliases
+	// Ping checks the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases connections; the store is unusable afterwards.
+	Close() error
+}
