@@ -5,9 +5,15 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN     := bin/slipway
 
-.PHONY: build demo test vet examples clean
+.PHONY: build deps demo test vet examples proto clean
 
-build:
+# The ONNX Runtime CPU library, from the npm package onnxruntime-node,
+# into .cache/onnxruntime (never committed).
+deps:
+	$(GO) mod download
+	scripts/install-onnxruntime.sh >/dev/null
+
+build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/slipway
 
 # The main job: start slipway on embedded storage and run the demo.
@@ -19,13 +25,17 @@ vet:
 
 # Every test, including the PostgreSQL store suite (needs PostgreSQL on
 # 127.0.0.1:5432; .ci/run starts it when it is down).
-test: vet
+test: deps vet
 	$(GO) test -race -count=1 ./...
 
 # Retrain the example models with Debian's Python packages (installs them
 # when missing).
 examples:
 	examples/train.sh
+
+# Regenerate the Open Inference Protocol gRPC stubs (committed).
+proto:
+	proto/generate.sh
 
 clean:
 	rm -rf bin

@@ -30,6 +30,15 @@ type Server struct {
 	BuildVersion string
 	// MaxMetadataBytes caps the JSON part of a push; zero means 4 MiB.
 	MaxMetadataBytes int64
+	// RuntimeStatus, when set, reports whether a version is loaded in the
+	// gateway, and why it failed to load if it did.
+	RuntimeStatus func(model, version string) RuntimeView
+}
+
+// RuntimeView is a version's state in the inference gateway.
+type RuntimeView struct {
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
 }
 
 // NewServer returns the control-plane handler over reg.
@@ -160,8 +169,9 @@ func (s *Server) listVersions(r *http.Request) (int, any, error) {
 // the request went through if it named one.
 type VersionView struct {
 	slipway.Version
-	Via     string   `json:"via_alias,omitempty"`
-	Aliases []string `json:"aliases,omitempty"`
+	Via     string       `json:"via_alias,omitempty"`
+	Aliases []string     `json:"aliases,omitempty"`
+	Runtime *RuntimeView `json:"runtime,omitempty"`
 }
 
 func (s *Server) getVersion(r *http.Request) (int, any, error) {
@@ -176,6 +186,10 @@ func (s *Server) getVersion(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	view := VersionView{Version: v, Via: via}
+	if s.RuntimeStatus != nil {
+		rs := s.RuntimeStatus(v.Model, v.Version)
+		view.Runtime = &rs
+	}
 	for _, a := range aliases {
 		if a.Version == v.Version {
 			view.Aliases = append(view.Aliases, a.Name)

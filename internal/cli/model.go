@@ -192,7 +192,18 @@ func (a *app) modelShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.emit(v, func(w io.Writer) { printVersion(w, v.Version, v.Via, v.Aliases) })
+			return a.emit(v, func(w io.Writer) {
+				printVersion(w, v.Version, v.Via, v.Aliases)
+				if v.Runtime != nil {
+					fmt.Fprintf(w, "Runtime:\t%s\n", v.Runtime.State)
+					if v.Runtime.Error != "" {
+						fmt.Fprintf(w, "Load error:\t%s\n", v.Runtime.Error)
+					}
+				}
+				if v.Card != "" {
+					fmt.Fprintf(w, "\n%s\n", strings.TrimRight(v.Card, "\n"))
+				}
+			})
 		},
 	}
 }
@@ -226,9 +237,6 @@ func printVersion(w io.Writer, v slipway.Version, via string, aliases []string) 
 	}
 	for _, k := range sortedKeys(v.Meta) {
 		row("Meta "+k, v.Meta[k])
-	}
-	if v.Card != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(v.Card, "\n"))
 	}
 }
 

@@ -66,12 +66,23 @@ func (r *Registry) MoveAlias(ctx context.Context, model, alias, version, actor, 
 	if err != nil {
 		return slipway.AliasMove{}, fmt.Errorf("move alias %s@%s to %s: %w", model, alias, version, err)
 	}
+	r.aliasMoved(model)
 	return mv, nil
 }
 
 // DeleteAlias removes an alias; its history is kept.
 func (r *Registry) DeleteAlias(ctx context.Context, model, alias, actor, reason string) error {
-	return r.store.DeleteAlias(ctx, model, alias, actor, reason)
+	if err := r.store.DeleteAlias(ctx, model, alias, actor, reason); err != nil {
+		return err
+	}
+	r.aliasMoved(model)
+	return nil
+}
+
+func (r *Registry) aliasMoved(model string) {
+	if r.AliasMoved != nil {
+		r.AliasMoved(model)
+	}
 }
 
 // SetState changes a version's lifecycle state.

@@ -29,6 +29,9 @@ type Registry struct {
 	MaxArtifactBytes int64
 	// Now is the clock; the zero value uses time.Now.
 	Now func() time.Time
+	// AliasMoved, when set, is called after an alias of model moved or
+	// was removed, so caches of "which version answers" can refresh.
+	AliasMoved func(model string)
 }
 
 // New returns a registry over s and b.

@@ -76,3 +76,6 @@ func (p *tabular) Predict(ctx context.Context, inputs []Tensor) ([]Tensor, error
 	}
 	return []Tensor{{Name: p.sig.Outputs[0].Name, Datatype: FP32, Shape: shape, Data: out}}, nil
 }
+
+// AcceptsMissing: tree models route NaN by their default branches.
+func (p *tabular) AcceptsMissing() bool { return true }

@@ -19,10 +19,16 @@ import (
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/postgres"
 	"github.com/slipway-ml/slipway/internal/store/sqlite"
 	"github.com/slipway-ml/slipway/internal/store/sqlstore"
+
+	// The runtimes register themselves by format.
+	_ "github.com/slipway-ml/slipway/internal/runtime/lightgbm"
+	_ "github.com/slipway-ml/slipway/internal/runtime/onnx"
+	_ "github.com/slipway-ml/slipway/internal/runtime/xgboost"
 )
 
 // Config says where a server keeps its state and where it listens. The zero
@@ -60,6 +66,7 @@ type Server struct {
 	store    store.Store
 	blobs    *blob.Store
 	Registry *registry.Registry
+	Gateway  *serving.Gateway
 	handler  http.Handler
 
 	mu       sync.Mutex // guards listener, set once Serve starts
@@ -94,9 +101,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reg := registry.New(st, blobs)
 	reg.StageDir = stage
+	gw := serving.NewGateway(reg)
+	reg.AliasMoved = gw.AliasMoved
 	apiServer := api.NewServer(reg)
 	apiServer.BuildVersion = cfg.BuildVersion
-	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, handler: apiServer}, nil
+	apiServer.RuntimeStatus = func(model, version string) api.RuntimeView {
+		st := gw.Status(model, version)
+		return api.RuntimeView{State: string(st.State), Error: st.Error}
+	}
+	inference := serving.NewHTTP(gw)
+	inference.ServerVersion = cfg.BuildVersion
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiServer)
+	mux.Handle("/v2", inference)
+	mux.Handle("/v2/", inference)
+	mux.Handle("/v1/", inference)
+	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw, handler: mux}, nil
 }
 
 // OpenStore opens the metadata store named by spec: "" for SQLite in dir,
@@ -193,5 +213,5 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 func (s *Server) Close() error { return s.close() }
 
 func (s *Server) close() error {
-	return errors.Join(s.store.Close(), s.blobs.Close())
+	return errors.Join(s.Gateway.Close(), s.store.Close(), s.blobs.Close())
 }

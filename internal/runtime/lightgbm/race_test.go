@@ -1,0 +1,5 @@
+//go:build race
+
+package lightgbm
+
+func init() { raceEnabled = true }

@@ -1,0 +1,194 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/runtime"
+)
+
+// Response headers naming who answered.
+const (
+	HeaderVersion   = "X-Slipway-Version"
+	HeaderRequestID = "X-Request-Id"
+)
+
+// HTTP serves the Open Inference Protocol v2 REST endpoints and the v1
+// predict form over a Gateway.
+type HTTP struct {
+	g   *Gateway
+	mux *http.ServeMux
+
+	// MaxBodyBytes caps an inference request body; zero means 32 MiB.
+	MaxBodyBytes int64
+	// ServerVersion is reported by GET /v2.
+	ServerVersion string
+}
+
+// NewHTTP returns the inference handler over g.
+func NewHTTP(g *Gateway) *HTTP {
+	h := &HTTP{g: g, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /v2", h.serverMetadata)
+	h.mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
+	})
+	h.mux.HandleFunc("GET /v2/health/ready", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"ready": true})
+	})
+	h.mux.HandleFunc("GET /v2/models/{model}", h.metadata)
+	h.mux.HandleFunc("GET /v2/models/{model}/versions/{version}", h.metadata)
+	h.mux.HandleFunc("GET /v2/models/{model}/ready", h.ready)
+	h.mux.HandleFunc("GET /v2/models/{model}/versions/{version}/ready", h.ready)
+	h.mux.HandleFunc("POST /v2/models/{model}/infer", h.infer)
+	h.mux.HandleFunc("POST /v2/models/{model}/versions/{version}/infer", h.infer)
+	h.mux.HandleFunc("POST /v1/models/{target}", h.predictV1)
+	return h
+}
+
+func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *HTTP) serverMetadata(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"name": "slipway", "version": h.ServerVersion, "extensions": []string{"model_repository", "v1_predict"}})
+}
+
+func (h *HTTP) metadata(w http.ResponseWriter, r *http.Request) {
+	md, err := h.g.Metadata(r.Context(), r.PathValue("model"), r.PathValue("version"))
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, md)
+}
+
+func (h *HTTP) ready(w http.ResponseWriter, r *http.Request) {
+	model := r.PathValue("model")
+	err := h.g.Ready(r.Context(), model, r.PathValue("version"))
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, map[string]any{"name": model, "ready": true})
+	case errors.Is(err, slipway.ErrNotFound):
+		writeInferError(w, err)
+	default:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"name": model, "ready": false, "error": err.Error()})
+	}
+}
+
+func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = 32 << 20
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	req, err := decodeRequest(body)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	resp, err := h.run(r, req)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, encodeResponse(resp))
+}
+
+// run fills in what the URL and headers say and calls the gateway,
+// setting the headers every answer carries.
+func (h *HTTP) run(r *http.Request, req *Request) (*Response, error) {
+	req.Model, req.Version = r.PathValue("model"), r.PathValue("version")
+	if id := r.Header.Get(HeaderRequestID); id != "" && req.ID == "" {
+		req.ID = id
+	}
+	return h.g.Infer(r.Context(), req)
+}
+
+func setAnswerHeaders(w http.ResponseWriter, resp *Response) {
+	w.Header().Set(HeaderVersion, resp.Version)
+	w.Header().Set(HeaderRequestID, resp.ID)
+}
+
+// statusOf maps gateway errors to HTTP statuses.
+func statusOf(err error) int {
+	var maxErr *http.MaxBytesError
+	var be *runtime.BackendError
+	var le *LoadError
+	switch {
+	case errors.As(err, &le):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &maxErr):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &be) && be.Timeout, errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.As(err, &be):
+		return http.StatusBadGateway
+	case errors.Is(err, slipway.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, slipway.ErrInvalid):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func writeInferError(w http.ResponseWriter, err error) {
+	writeJSON(w, statusOf(err), map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	if resp, ok := v.(jsonResponse); ok {
+		w.Header().Set(HeaderVersion, resp.ModelVersion)
+		w.Header().Set(HeaderRequestID, resp.ID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// predictV1 serves POST /v1/models/{model}:predict with
+// {"instances": [...]}, each instance a row of numbers or an object of
+// named features mapped through the version's signature.
+func (h *HTTP) predictV1(w http.ResponseWriter, r *http.Request) {
+	model, ok := strings.CutSuffix(r.PathValue("target"), ":predict")
+	if !ok {
+		writeInferError(w, slipway.Errorf(slipway.ErrNotFound, "no such endpoint %s (want /v1/models/NAME:predict)", r.URL.Path))
+		return
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	md, err := h.g.Metadata(r.Context(), model, "")
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	req, err := decodeInstances(body, md.Inputs)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	req.Model = model
+	if id := r.Header.Get(HeaderRequestID); id != "" {
+		req.ID = id
+	}
+	resp, err := h.g.Infer(r.Context(), req)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	setAnswerHeaders(w, resp)
+	writeJSON(w, http.StatusOK, map[string]any{"predictions": predictions(resp), "model_version": resp.Version, "id": resp.ID})
+}
