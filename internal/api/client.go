@@ -249,3 +249,46 @@ func (c *Client) History(ctx context.Context, model, alias string) ([]slipway.Al
 	var out []slipway.AliasMove
 	return out, c.getJSON(ctx, "/api/v1/models/"+esc(model)+"/history?alias="+url.QueryEscape(alias), &out)
 }
+
+// InferResponse is an Open Inference Protocol v2 response.
+type InferResponse struct {
+	ModelName    string `json:"model_name"`
+	ModelVersion string `json:"model_version"`
+	ID           string `json:"id"`
+	Outputs      []struct {
+		Name     string            `json:"name"`
+		Shape    []int64           `json:"shape"`
+		Datatype string            `json:"datatype"`
+		Data     []json.RawMessage `json:"data"`
+	} `json:"outputs"`
+}
+
+// ModelMetadata is the Open Inference Protocol's model metadata.
+type ModelMetadata struct {
+	Name     string               `json:"name"`
+	Versions []string             `json:"versions"`
+	Platform string               `json:"platform"`
+	Inputs   []slipway.TensorSpec `json:"inputs"`
+	Outputs  []slipway.TensorSpec `json:"outputs"`
+}
+
+func inferPath(ref slipway.Ref) string {
+	p := "/v2/models/" + esc(ref.Model)
+	if ref.Selector != "" {
+		p += "/versions/" + esc(ref.Selector)
+	}
+	return p
+}
+
+// Metadata fetches the inference metadata of a model version (the one
+// serving unpinned requests when ref has no selector).
+func (c *Client) Metadata(ctx context.Context, ref slipway.Ref) (ModelMetadata, error) {
+	var out ModelMetadata
+	return out, c.getJSON(ctx, inferPath(ref), &out)
+}
+
+// Infer sends an Open Inference Protocol v2 request body.
+func (c *Client) Infer(ctx context.Context, ref slipway.Ref, body []byte) (InferResponse, error) {
+	var out InferResponse
+	return out, c.do(ctx, http.MethodPost, inferPath(ref)+"/infer", bytes.NewReader(body), "application/json", &out)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -220,6 +221,69 @@ func TestDemoRuns(t *testing.T) {
 	for _, want := range []string{"pushed fraud@3.0.0", "pushed digits@2.0.0", "fraud@production -> 1.0.0", "production=1.0.0,staging=2.0.0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestPredictCSVAndData(t *testing.T) {
+	url := startServer(t)
+	mustRun(t, url, "model", "push", "fraud", ex+"fraud/v2/model.json", "--version", "2.0.0", "--signature", ex+"fraud/v2/signature.json")
+	mustRun(t, url, "model", "alias", "fraud", "production", "2.0.0")
+	mustRun(t, url, "model", "push", "digits", ex+"digits/v1/model.onnx", "--version", "1.0.0")
+
+	// Every holdout row, in batches, equals XGBoost's own scores.
+	out := mustRun(t, url, "-o", "json", "predict", "fraud", "--csv", ex+"fraud/holdout.csv", "--batch", "700")
+	var resps []struct {
+		ModelVersion string `json:"model_version"`
+		Outputs      []struct {
+			Data []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(out), &resps); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := os.ReadFile(ex + "fraud/v2/reference.csv")
+	want := strings.Split(strings.TrimSpace(string(ref)), "\n")[1:]
+	var got []float64
+	for _, r := range resps {
+		if r.ModelVersion != "2.0.0" {
+			t.Fatalf("answered by %q", r.ModelVersion)
+		}
+		got = append(got, r.Outputs[0].Data...)
+	}
+	if len(resps) != 3 || len(got) != len(want) {
+		t.Fatalf("%d responses, %d predictions for %d rows", len(resps), len(got), len(want))
+	}
+	for i, w := range want {
+		var wv float64
+		fmt.Sscan(w, &wv)
+		if d := got[i] - wv; d > 1e-6 || d < -1e-6 {
+			t.Fatalf("row %d: %g, XGBoost %g", i, got[i], wv)
+		}
+	}
+
+	// A single [rows, 64] input takes every column but the label.
+	out = mustRun(t, url, "predict", "digits@1.0.0", "--csv", ex+"digits/holdout.csv")
+	if !strings.Contains(out, "ROW") || !strings.Contains(out, "probabilities") || strings.Count(out, "\n") != 451 {
+		t.Fatalf("digits predict table has %d lines:\n%.400s", strings.Count(out, "\n"), out)
+	}
+
+	body := `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,64],"data":[` + strings.TrimSuffix(strings.Repeat("0,", 64), ",") + `]}]}`
+	out = mustRun(t, url, "predict", "digits@1.0.0", "--data", body)
+	if !strings.Contains(out, "1.0.0") || strings.Count(out, "\n") != 2 {
+		t.Fatalf("predict --data: %s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"predict", "digits@1.0.0", "--data", strings.Replace(body, `"input"`, `"pixels"`, 1)}, `input "pixels"`},
+		{[]string{"predict", "fraud"}, "exactly one of --data and --csv"},
+		{[]string{"predict", "digits@1.0.0", "--csv", ex + "fraud/holdout.csv"}, `input "input" wants 64`},
+		{[]string{"predict", "nosuch", "--csv", ex + "fraud/holdout.csv"}, "nosuch"},
+	} {
+		if r := run(t, url, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("slipway %v: exit %d %q, want %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }

@@ -50,6 +50,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
+	// IdleUnload is how long a version that serves no unpinned traffic
+	// stays loaded after its last request; zero means 10 minutes.
+	IdleUnload time.Duration
 }
 
 func (c Config) dataDir() string {
@@ -184,6 +187,10 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); s.sweep(sweepCtx) }()
+	defer func() { stopSweep(); <-sweepDone }()
 	s.log.Info("slipway serving", "http", ln.Addr().String(), "data", s.cfg.dataDir())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -207,6 +214,26 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		err = fmt.Errorf("in-flight requests still running after %s: %w", timeout, err)
 	}
 	return errors.Join(err, s.close())
+}
+
+// sweep unloads idle versions until ctx ends.
+func (s *Server) sweep(ctx context.Context) {
+	idle := s.cfg.IdleUnload
+	if idle <= 0 {
+		idle = 10 * time.Minute
+	}
+	t := time.NewTicker(max(idle/10, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, v := range s.Gateway.Sweep(idle) {
+				s.log.Info("unloaded idle version", "version", v, "idle", idle)
+			}
+		}
+	}
 }
 
 // Close releases the stores of a server that is not serving.

@@ -206,6 +206,7 @@ func (g *Gateway) load(ctx context.Context, e *entry, model, version string) {
 	}
 	if err == nil {
 		e.pred, err = runtime.Load(ctx, v, artifact)
+		e.lastUse.Store(g.now().UnixNano())
 	}
 	e.version, e.err = v, err
 	if err != nil && !errors.Is(err, slipway.ErrNotFound) {
@@ -373,7 +374,8 @@ func selectOutputs(outs []runtime.Tensor, want []string) ([]runtime.Tensor, erro
 }
 
 // Metadata describes a version (the default one when version is empty)
-// from its signature, without loading it.
+// from its registered signature, or from the model itself when the
+// version was pushed without one.
 func (g *Gateway) Metadata(ctx context.Context, model, version string) (ModelMetadata, error) {
 	version, err := g.version(ctx, model, version)
 	if err != nil {
@@ -384,7 +386,8 @@ func (g *Gateway) Metadata(ctx context.Context, model, version string) (ModelMet
 		return ModelMetadata{}, err
 	}
 	sig := v.Signature
-	if len(sig.Inputs) == 0 && g.Status(model, v.Version).State == StateReady {
+	if len(sig.Inputs) == 0 {
+		// Pushed without a signature: the loaded model knows its own.
 		if e, err := g.loaded(ctx, model, v.Version); err == nil {
 			sig = e.pred.Signature()
 		}
@@ -407,4 +410,32 @@ func NewRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Sweep unloads every version that no unpinned traffic goes to (it is not
+// its model's current default) and that has not answered for idle. It
+// returns the versions unloaded. Until routing exists the default is the
+// production alias; routes will widen what counts as in use.
+func (g *Gateway) Sweep(idle time.Duration) []string {
+	defaults := *g.defaults.Load()
+	cutoff := g.now().Add(-idle).UnixNano()
+	var unloaded []string
+	g.models.Range(func(k, v any) bool {
+		e := v.(*entry)
+		select {
+		case <-e.ready:
+		default:
+			return true // still loading
+		}
+		m, ver := e.version.Model, e.version.Version
+		if e.pred == nil || defaults[m] == ver || e.lastUse.Load() > cutoff {
+			return true
+		}
+		if g.models.CompareAndDelete(k, e) {
+			e.pred.Close()
+			unloaded = append(unloaded, k.(string))
+		}
+		return true
+	})
+	return unloaded
 }
