@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -120,4 +121,46 @@ func (a *app) modelStateCmd() *cobra.Command {
 			return a.emit(out, func(w io.Writer) { fmt.Fprintf(w, "%s is now %s\n", ref, args[1]) })
 		},
 	}
+}
+
+func (a *app) modelUpdateCmd() *cobra.Command {
+	var m slipway.Model
+	cmd := &cobra.Command{
+		Use:     "update NAME [--description …] [--owner …] [--tag …]",
+		Short:   "Create a model or set its description, owner and tags",
+		Example: `  slipway model update fraud --description "card fraud score" --owner risk-team --tag tabular --tag pci`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Only the flags given change; the rest is kept.
+			c := a.client()
+			cur := slipway.Model{Name: args[0]}
+			if sum, err := c.Model(cmd.Context(), args[0]); err == nil {
+				cur = sum.Model
+			} else if !errors.Is(err, slipway.ErrNotFound) {
+				return err
+			}
+			fl := cmd.Flags()
+			if fl.Changed("description") {
+				cur.Description = m.Description
+			}
+			if fl.Changed("owner") {
+				cur.Owner = m.Owner
+			}
+			if fl.Changed("tag") {
+				cur.Tags = m.Tags
+			}
+			got, err := c.PutModel(cmd.Context(), cur)
+			if err != nil {
+				return err
+			}
+			return a.emit(got, func(w io.Writer) {
+				fmt.Fprintf(w, "%s\towner %s\ttags %v\t%s\n", got.Name, orDash(got.Owner), got.Tags, got.Description)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&m.Description, "description", "", "what the model does")
+	fl.StringVar(&m.Owner, "owner", "", "team or person responsible")
+	fl.StringArrayVar(&m.Tags, "tag", nil, "a tag (repeatable)")
+	return cmd
 }

@@ -74,6 +74,11 @@ func TestModelLifecycleEndToEnd(t *testing.T) {
 		t.Fatalf("push output: %s", out)
 	}
 	mustRun(t, url, "model", "push", "fraud", ex+"fraud/v2/model.json", "--version", "2.0.0", "--parent", "1.0.0")
+	mustRun(t, url, "model", "update", "fraud", "--description", "card fraud score", "--owner", "someone", "--tag", "tabular", "--tag", "pci")
+	out = mustRun(t, url, "-o", "json", "model", "update", "fraud", "--owner", "risk-team")
+	if !strings.Contains(out, `"description": "card fraud score"`) || !strings.Contains(out, `"pci"`) || !strings.Contains(out, "risk-team") {
+		t.Fatalf("update of one field lost the others: %s", out)
+	}
 	mustRun(t, url, "model", "push", "digits", ex+"digits/v1/model.onnx", "--version", "1.0.0", "--format", "onnx")
 
 	// No production alias yet: show without a selector is a clear 404.
@@ -118,7 +123,7 @@ func TestModelLifecycleEndToEnd(t *testing.T) {
 		t.Fatalf("model list -o json = %+v", listed)
 	}
 	out = mustRun(t, url, "model", "list")
-	if !strings.Contains(out, "production=2.0.0") {
+	if !strings.Contains(out, "production=2.0.0") || !strings.Contains(out, "risk-team") {
 		t.Fatalf("model list table: %s", out)
 	}
 	out = mustRun(t, url, "model", "versions", "fraud")
