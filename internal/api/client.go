@@ -186,7 +186,8 @@ func (c *Client) PushFile(ctx context.Context, model string, meta slipway.Versio
 	return c.Push(ctx, model, meta, filepath.Base(path), f)
 }
 
-// Push streams artifact as a new version of model described by meta.
+// Push streams artifact as a new version of model described by meta. A
+// nil artifact registers a remote version (meta.URL set).
 func (c *Client) Push(ctx context.Context, model string, meta slipway.Version, filename string, artifact io.Reader) (slipway.Version, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -206,6 +207,9 @@ func writePush(mw *multipart.Writer, meta slipway.Version, filename string, arti
 	}
 	if err := json.NewEncoder(mp).Encode(meta); err != nil {
 		return err
+	}
+	if artifact == nil {
+		return mw.Close()
 	}
 	ap, err := mw.CreateFormFile(partArtifact, filename)
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 // A push is a multipart/form-data request with two parts, in this order:
 // "metadata", a JSON slipway.Version (model, digest, size, state and times
 // are set by the server), and "artifact", the model file, streamed to the
-// registry without being held in memory.
+// registry without being held in memory. A remote version sends only the
+// metadata, with its URL.
 const (
 	partMetadata = "metadata"
 	partArtifact = "artifact"
@@ -30,14 +31,20 @@ func (s *Server) pushVersion(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != partArtifact {
-		return 0, nil, slipway.Errorf(slipway.ErrInvalid, "push: second part must be %q (the model file)", partArtifact)
-	}
-	defer part.Close()
 	meta.Model = r.PathValue("model")
 	meta.CreatedBy = actor(r)
-	v, err := s.reg.Push(r.Context(), registry.Push{Version: meta, Artifact: part, Filename: part.FileName()})
+	push := registry.Push{Version: meta}
+	part, err := mr.NextPart()
+	switch {
+	case errors.Is(err, io.EOF):
+		// No artifact: a remote version, which has a URL instead.
+	case err != nil || part.FormName() != partArtifact:
+		return 0, nil, slipway.Errorf(slipway.ErrInvalid, "push: second part must be %q (the model file)", partArtifact)
+	default:
+		defer part.Close()
+		push.Artifact, push.Filename = part, part.FileName()
+	}
+	v, err := s.reg.Push(r.Context(), push)
 	if err != nil {
 		return 0, nil, err
 	}

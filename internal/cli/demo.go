@@ -20,6 +20,7 @@ import (
 type demoFlags struct {
 	data string
 	http string
+	grpc string
 	keep bool
 }
 
@@ -42,6 +43,7 @@ Ctrl-C, so the CLI can be pointed at it.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.data, "data", "", "data directory (default: a new temporary directory, removed afterwards unless --keep)")
 	fl.StringVar(&f.http, "http", "127.0.0.1:0", "HTTP listen address (default: a free loopback port)")
+	fl.StringVar(&f.grpc, "grpc", "127.0.0.1:0", "gRPC listen address (default: a free loopback port)")
 	fl.BoolVar(&f.keep, "keep", false, "leave the server running after the demo")
 	return cmd
 }
@@ -58,7 +60,7 @@ func (a *app) runDemo(ctx context.Context, f demoFlags) error {
 		}
 		dir = tmp
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, HTTPAddr: f.http, BuildVersion: a.version})
+	srv, err := server.Open(ctx, server.Config{DataDir: dir, HTTPAddr: f.http, GRPCAddr: f.grpc, BuildVersion: a.version})
 	if err != nil {
 		return err
 	}

@@ -33,35 +33,51 @@ func parseRef(s string) (slipway.Ref, error) {
 }
 
 type pushFlags struct {
-	version, format, signature, card, parent, dataRef, dataHash, metrics string
-	meta                                                                 []string
+	version, format, signature, card, parent, dataRef, dataHash, metrics, url string
+	meta                                                                      []string
 }
 
 func (a *app) modelPushCmd() *cobra.Command {
 	var f pushFlags
 	cmd := &cobra.Command{
-		Use:   "push NAME FILE --version V",
-		Short: "Push a model file as a new, immutable version",
+		Use:   "push NAME [FILE] --version V [--url URL]",
+		Short: "Push a model file (or a remote model server's URL) as a new, immutable version",
 		Example: `  slipway model push fraud examples/fraud/v1/model.json --version 1.0.0 \
-    --signature examples/fraud/v1/signature.json --card examples/fraud/v1/card.md`,
-		Args: cobra.ExactArgs(2),
+    --signature examples/fraud/v1/signature.json --card examples/fraud/v1/card.md
+  slipway model push fraud --version 4.0.0-triton --url grpc://triton:8001/fraud`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			meta, err := f.toVersion(args[0])
 			if err != nil {
 				return err
 			}
-			v, err := a.client().PushFile(cmd.Context(), args[0], meta, args[1])
+			var v slipway.Version
+			switch {
+			case len(args) == 2 && meta.URL != "":
+				return fmt.Errorf("give a model FILE or --url, not both")
+			case len(args) == 2:
+				v, err = a.client().PushFile(cmd.Context(), args[0], meta, args[1])
+			case meta.URL != "":
+				v, err = a.client().Push(cmd.Context(), args[0], meta, "", nil)
+			default:
+				return fmt.Errorf("give a model FILE, or --url for a version served by a remote model server")
+			}
 			if err != nil {
 				return err
 			}
 			return a.emit(v, func(w io.Writer) {
-				fmt.Fprintf(w, "pushed %s@%s\t%s\t%s\t%s\n", v.Model, v.Version, v.Format, v.Digest, humanBytes(v.Size))
+				where := v.Digest
+				if v.URL != "" {
+					where = v.URL
+				}
+				fmt.Fprintf(w, "pushed %s@%s\t%s\t%s\t%s\n", v.Model, v.Version, v.Format, where, humanBytes(v.Size))
 			})
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.version, "version", "", "version string (required; immutable once pushed)")
 	fl.StringVar(&f.format, "format", "", "xgboost, lightgbm or onnx (default: detected from the content)")
+	fl.StringVar(&f.url, "url", "", "remote Open Inference Protocol server: http://HOST:PORT/v2/models/NAME or grpc://HOST:PORT/NAME")
 	fl.StringVar(&f.signature, "signature", "", "JSON file with the inputs and outputs {\"inputs\":[{\"name\",\"datatype\",\"shape\"}],\"outputs\":[…]}")
 	fl.StringVar(&f.card, "card", "", "model card, a Markdown file")
 	fl.StringVar(&f.parent, "parent", "", "version this one was derived from")
@@ -77,7 +93,7 @@ func (a *app) modelPushCmd() *cobra.Command {
 // name.
 func (f *pushFlags) toVersion(model string) (slipway.Version, error) {
 	v := slipway.Version{
-		Model: model, Version: f.version, Format: slipway.Format(f.format),
+		Model: model, Version: f.version, Format: slipway.Format(f.format), URL: f.url,
 		Lineage: slipway.Lineage{Parent: f.parent, DataRef: f.dataRef, DataHash: f.dataHash},
 	}
 	if f.signature != "" {

@@ -32,6 +32,7 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.DataDir, "data", "./slipway-data", "data directory (SQLite database and blobs)")
 	fl.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
+	fl.StringVar(&cfg.GRPCAddr, "grpc", ":8081", "Open Inference Protocol gRPC listen address (empty: no gRPC)")
 	fl.StringVar(&cfg.Store, "store", "", "metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://user@host:5432/db")
 	fl.StringVar(&cfg.Blobs, "blobs", "", "artifact store: empty for --data/blobs, or a bucket URL such as s3://bucket?region=eu-west-1")
 	return cmd

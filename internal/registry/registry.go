@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/slipway-ml/slipway"
@@ -85,8 +87,11 @@ func (r *Registry) Push(ctx context.Context, p Push) (slipway.Version, error) {
 	} else if !errors.Is(err, slipway.ErrNotFound) {
 		return slipway.Version{}, fmt.Errorf("push %s: %w", ref, err)
 	}
+	if v.URL != "" || v.Format == slipway.FormatRemote {
+		return r.pushRemote(ctx, v, p.Artifact != nil)
+	}
 	if p.Artifact == nil {
-		return slipway.Version{}, slipway.Errorf(slipway.ErrInvalid, "push %s: no artifact", ref)
+		return slipway.Version{}, slipway.Errorf(slipway.ErrInvalid, "push %s: no artifact (give a model file, or a URL for a remote model server)", ref)
 	}
 	staged, err := blob.Stage(p.Artifact, r.StageDir, r.maxBytes())
 	if err != nil {
@@ -112,6 +117,26 @@ func (r *Registry) Push(ctx context.Context, p Push) (slipway.Version, error) {
 	// A delete of another version sharing these bytes may have removed the
 	// blob between Put and CreateVersion; Put again is a no-op otherwise.
 	if err := r.blobs.Put(ctx, staged.Digest, staged.Path); err != nil {
+		return slipway.Version{}, fmt.Errorf("push %s: %w", ref, err)
+	}
+	return stored, nil
+}
+
+// pushRemote registers a version served by another Open Inference
+// Protocol server: it has a URL and no artifact.
+func (r *Registry) pushRemote(ctx context.Context, v slipway.Version, hasArtifact bool) (slipway.Version, error) {
+	ref := v.Model + "@" + v.Version
+	if hasArtifact {
+		return slipway.Version{}, slipway.Errorf(slipway.ErrInvalid, "push %s: a remote version has a URL and no model file", ref)
+	}
+	u, err := url.Parse(v.URL)
+	if err != nil || u.Host == "" || !slices.Contains([]string{"http", "https", "grpc", "grpcs"}, u.Scheme) {
+		return slipway.Version{}, slipway.Errorf(slipway.ErrInvalid, "push %s: URL %q: want http(s)://HOST:PORT/v2/models/NAME or grpc://HOST:PORT/NAME", ref, v.URL)
+	}
+	v.Format, v.Digest, v.Size = slipway.FormatRemote, "", 0
+	v.State, v.CreatedAt = slipway.StateRegistered, r.now()
+	stored, err := r.store.CreateVersion(ctx, v)
+	if err != nil {
 		return slipway.Version{}, fmt.Errorf("push %s: %w", ref, err)
 	}
 	return stored, nil

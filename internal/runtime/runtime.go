@@ -140,3 +140,58 @@ func (e *BackendError) Error() string {
 }
 
 func (e *BackendError) Unwrap() error { return e.Err }
+
+// MaxElements bounds the elements of one tensor.
+const MaxElements = 1<<31 - 1
+
+// Elements returns how many elements shape holds. A shape must have at
+// least one dimension, none negative, and hold at most MaxElements.
+func Elements(shape []int64) (int, error) {
+	if len(shape) == 0 {
+		return 0, fmt.Errorf("no shape")
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d > 0 && n > MaxElements/d {
+			return 0, fmt.Errorf("shape %v is too large", shape)
+		}
+		n *= d
+	}
+	return int(n), nil
+}
+
+// Len returns the number of elements in Data, or -1 when Data is not one
+// of the slice types a Tensor allows.
+func (t Tensor) Len() int {
+	switch d := t.Data.(type) {
+	case []float32:
+		return len(d)
+	case []float64:
+		return len(d)
+	case []int32:
+		return len(d)
+	case []int64:
+		return len(d)
+	case []bool:
+		return len(d)
+	case []string:
+		return len(d)
+	}
+	return -1
+}
+
+// CheckShape reports a shape that is malformed or disagrees with the
+// number of elements in Data.
+func (t Tensor) CheckShape() error {
+	n, err := Elements(t.Shape)
+	if err != nil {
+		return err
+	}
+	if got := t.Len(); got != n {
+		return fmt.Errorf("shape %v holds %d elements but data has %d", t.Shape, n, got)
+	}
+	return nil
+}

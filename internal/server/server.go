@@ -16,10 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/serving/oipgrpc"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/postgres"
 	"github.com/slipway-ml/slipway/internal/store/sqlite"
@@ -28,6 +31,7 @@ import (
 	// The runtimes register themselves by format.
 	_ "github.com/slipway-ml/slipway/internal/runtime/lightgbm"
 	_ "github.com/slipway-ml/slipway/internal/runtime/onnx"
+	_ "github.com/slipway-ml/slipway/internal/runtime/remote"
 	_ "github.com/slipway-ml/slipway/internal/runtime/xgboost"
 )
 
@@ -39,6 +43,9 @@ type Config struct {
 	DataDir string
 	// HTTPAddr is the HTTP listen address; "" means :8080.
 	HTTPAddr string
+	// GRPCAddr is the Open Inference Protocol gRPC listen address; ""
+	// serves no gRPC (the CLI's default is :8081).
+	GRPCAddr string
 	// Store is "" (SQLite in DataDir), sqlite:PATH, or a postgres:// URL.
 	Store string
 	// Blobs is "" (DataDir/blobs) or a gocloud.dev bucket URL (s3://…).
@@ -72,8 +79,9 @@ type Server struct {
 	Gateway  *serving.Gateway
 	handler  http.Handler
 
-	mu       sync.Mutex // guards listener, set once Serve starts
+	mu       sync.Mutex // guards listener and grpcListener, set once Serve starts
 	listener net.Listener
+	grpcLn   net.Listener
 }
 
 // Open creates the data directory, opens both stores (failing fast with the
@@ -181,17 +189,30 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		s.close()
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var gln net.Listener
+	if s.cfg.GRPCAddr != "" {
+		if gln, err = net.Listen("tcp", s.cfg.GRPCAddr); err != nil {
+			ln.Close()
+			s.close()
+			return fmt.Errorf("listen on %s (gRPC): %w", s.cfg.GRPCAddr, err)
+		}
+	}
 	s.mu.Lock()
-	s.listener = ln
+	s.listener, s.grpcLn = ln, gln
 	s.mu.Unlock()
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var gs *grpc.Server
+	if gln != nil {
+		gs = oipgrpc.NewServer(s.Gateway, oipgrpc.ServerVersion(s.cfg.BuildVersion)).GRPCServer()
+		go func() { errc <- gs.Serve(gln) }()
+	}
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); s.sweep(sweepCtx) }()
 	defer func() { stopSweep(); <-sweepDone }()
-	s.log.Info("slipway serving", "http", ln.Addr().String(), "data", s.cfg.dataDir())
+	s.log.Info("slipway serving", "http", ln.Addr().String(), "grpc", s.GRPCAddr(), "data", s.cfg.dataDir())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -209,11 +230,35 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	s.log.Info("slipway stopping: waiting for in-flight requests", "timeout", timeout)
+	if gs != nil {
+		stopGRPC(sctx, gs)
+	}
 	err = hs.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("in-flight requests still running after %s: %w", timeout, err)
 	}
 	return errors.Join(err, s.close())
+}
+
+// stopGRPC lets in-flight calls finish, or cuts them off when ctx ends.
+func stopGRPC(ctx context.Context, gs *grpc.Server) {
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		gs.Stop()
+	}
+}
+
+// GRPCAddr is the address the gRPC listener is bound to, once serving.
+func (s *Server) GRPCAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grpcLn == nil {
+		return ""
+	}
+	return s.grpcLn.Addr().String()
 }
 
 // sweep unloads idle versions until ctx ends.

@@ -76,7 +76,7 @@ func decodeTensor(jt jsonTensor) (runtime.Tensor, error) {
 	if jt.Name == "" {
 		return t, bad("input has no name")
 	}
-	n, err := elements(jt.Shape)
+	n, err := runtime.Elements(jt.Shape)
 	if err != nil {
 		return t, bad("%v", err)
 	}
@@ -114,27 +114,10 @@ func decodeTensor(jt jsonTensor) (runtime.Tensor, error) {
 	if err != nil {
 		return t, bad("data is not %s: %v", jt.Datatype, err)
 	}
-	if got := dataLen(t.Data); got != n {
+	if got := t.Len(); got != n {
 		return t, bad("shape %v holds %d elements but data has %d", jt.Shape, n, got)
 	}
 	return t, nil
-}
-
-func elements(shape []int64) (int, error) {
-	if len(shape) == 0 {
-		return 0, fmt.Errorf("no shape")
-	}
-	n := int64(1)
-	for _, d := range shape {
-		if d < 0 {
-			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
-		}
-		if d > 0 && n > math.MaxInt32/d {
-			return 0, fmt.Errorf("shape %v is too large", shape)
-		}
-		n *= d
-	}
-	return int(n), nil
 }
 
 // flatten turns nested JSON arrays into one flat array; the protocol
@@ -210,24 +193,6 @@ func toFloat64(d []nullableFloat) []float64 {
 		out[i] = float64(v)
 	}
 	return out
-}
-
-func dataLen(d any) int {
-	switch d := d.(type) {
-	case []float32:
-		return len(d)
-	case []float64:
-		return len(d)
-	case []int32:
-		return len(d)
-	case []int64:
-		return len(d)
-	case []bool:
-		return len(d)
-	case []string:
-		return len(d)
-	}
-	return -1
 }
 
 func encodeResponse(resp *Response) jsonResponse {

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"github.com/slipway-ml/slipway/internal/runtime"
 	"math"
 	"reflect"
 	"testing"
@@ -42,9 +43,9 @@ func FuzzDecodeRequest(f *testing.F) {
 			return
 		}
 		for _, in := range req.Inputs {
-			n, _ := elements(in.Shape)
-			if dataLen(in.Data) != n {
-				t.Fatalf("accepted %q with %d elements for shape %v", in.Name, dataLen(in.Data), in.Shape)
+			n, _ := runtime.Elements(in.Shape)
+			if in.Len() != n {
+				t.Fatalf("accepted %q with %d elements for shape %v", in.Name, in.Len(), in.Shape)
 			}
 		}
 	})

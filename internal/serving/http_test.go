@@ -25,7 +25,7 @@ const examples = "../../examples/"
 // pushed and fraud@production at 2.0.0.
 func gateway(t testing.TB) (string, *server.Server) {
 	t.Helper()
-	srv, err := server.Open(context.Background(), server.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0"})
+	srv, err := server.Open(context.Background(), server.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
