@@ -57,7 +57,7 @@ type Model struct {
 func Load(r io.Reader) (*Model, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, &ModelError{Err: fmt.Errorf("read: %w", err)}
+		return nil, &ModelError{Format: formatName, Err: fmt.Errorf("read: %w", err)}
 	}
 	return Parse(data)
 }
@@ -68,7 +68,7 @@ func Load(r io.Reader) (*Model, error) {
 // implement also match ErrUnsupported.
 func Parse(data []byte) (*Model, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &ModelError{Err: errors.New("empty file")}
+		return nil, &ModelError{Format: formatName, Err: errors.New("empty file")}
 	}
 	// Both passes read blocks with leaves' own reader, so the blocks
 	// checked here are exactly the blocks leaves builds trees from.
@@ -114,12 +114,12 @@ func build(data []byte, h header) (*leaves.Ensemble, error) {
 func fromLeaves(r *bufio.Reader, transform bool) (ens *leaves.Ensemble, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ens, err = nil, &ModelError{Err: fmt.Errorf("malformed model: reader panicked: %v", p)}
+			ens, err = nil, &ModelError{Format: formatName, Err: fmt.Errorf("malformed model: reader panicked: %v", p)}
 		}
 	}()
 	ens, err = leaves.LGEnsembleFromReader(r, transform)
 	if err != nil {
-		return nil, &ModelError{Err: err}
+		return nil, &ModelError{Format: formatName, Err: err}
 	}
 	return ens, nil
 }

@@ -73,7 +73,7 @@ func (b *Booster) addTree(id int, t *treeJSON) error {
 		}
 		split, err := b.split(t, src)
 		if err != nil {
-			return &ModelError{Path: at(), Err: err}
+			return &ModelError{Format: formatName, Path: at(), Err: err}
 		}
 		child := int32(len(b.nodes))
 		b.nodes = append(b.nodes, node{}, node{})
