@@ -5,6 +5,7 @@
 package slipway
 
 import (
+	"encoding/json"
 	"regexp"
 	"time"
 )
@@ -154,4 +155,16 @@ func ValidName(kind, s string) error {
 		return Errorf(ErrInvalid, "%s %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", kind, s)
 	}
 	return nil
+}
+
+// RouteChange is one change of a model's routing policy: how its traffic
+// is split between versions, which audiences go where, what is mirrored.
+// Policy is the policy as JSON (the traffic package owns its shape); an
+// empty Policy records that the model's routes were removed.
+type RouteChange struct {
+	Model  string          `json:"model"`
+	Policy json.RawMessage `json:"policy,omitempty"`
+	Actor  string          `json:"actor"`
+	Reason string          `json:"reason,omitempty"`
+	At     time.Time       `json:"at"`
 }

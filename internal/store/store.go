@@ -59,11 +59,30 @@ type Aliases interface {
 	AliasHistory(ctx context.Context, model, name string) ([]slipway.AliasMove, error)
 }
 
+// Routes persists each model's routing policy and every change to it.
+type Routes interface {
+	// SetRoute stores c.Policy as the model's routing policy and appends c
+	// to the history in one transaction; c.At is set when zero.
+	// slipway.ErrNotFound for an unknown model.
+	SetRoute(ctx context.Context, c slipway.RouteChange) (slipway.RouteChange, error)
+	// GetRoute returns the model's current policy as its latest change;
+	// slipway.ErrNotFound when the model has none.
+	GetRoute(ctx context.Context, model string) (slipway.RouteChange, error)
+	// ListRoutes returns every model's current policy, ordered by model.
+	ListRoutes(ctx context.Context) ([]slipway.RouteChange, error)
+	// DeleteRoute removes the model's policy, recording the removal (an
+	// empty Policy) in the history; removing none is not an error.
+	DeleteRoute(ctx context.Context, model, actor, reason string) error
+	// RouteHistory returns the model's policy changes, oldest first.
+	RouteHistory(ctx context.Context, model string) ([]slipway.RouteChange, error)
+}
+
 // Store is everything a slipway server persists.
 type Store interface {
 	Models
 	Versions
 	Aliases
+	Routes
 	// Ping checks the backend is reachable.
 	Ping(ctx context.Context) error
 	// Close releases connections; the store is unusable afterwards.

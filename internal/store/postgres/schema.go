@@ -65,4 +65,26 @@ var migrations = []sqlstore.Migration{{
 		)`,
 		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
 	},
+
+}, {
+	Version: 2,
+	Name:    "create routes and route history",
+	Statements: []string{
+		`CREATE TABLE routes (
+			model      TEXT COLLATE "C" PRIMARY KEY REFERENCES models (name) ON DELETE CASCADE,
+			policy     JSONB NOT NULL,
+			updated_at BIGINT NOT NULL,
+			updated_by TEXT NOT NULL DEFAULT '',
+			reason     TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE TABLE route_history (
+			id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			model  TEXT COLLATE "C" NOT NULL,
+			policy JSONB,
+			actor  TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			at     BIGINT NOT NULL
+		)`,
+		`CREATE INDEX route_history_model ON route_history (model)`,
+	},
 }}

@@ -64,4 +64,27 @@ var migrations = []sqlstore.Migration{{
 		) STRICT`,
 		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
 	},
+
+}, {
+	Version: 2,
+	Name:    "create routes and route history",
+	Statements: []string{
+		`CREATE TABLE routes (
+			model      TEXT PRIMARY KEY REFERENCES models (name) ON DELETE CASCADE,
+			policy     TEXT NOT NULL,
+			updated_at INTEGER NOT NULL,
+			updated_by TEXT NOT NULL DEFAULT '',
+			reason     TEXT NOT NULL DEFAULT ''
+		) STRICT`,
+		// No foreign key: the history outlives the model.
+		`CREATE TABLE route_history (
+			id     INTEGER PRIMARY KEY AUTOINCREMENT,
+			model  TEXT NOT NULL,
+			policy TEXT,
+			actor  TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			at     INTEGER NOT NULL
+		) STRICT`,
+		`CREATE INDEX route_history_model ON route_history (model)`,
+	},
 }}

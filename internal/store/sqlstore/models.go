@@ -85,8 +85,10 @@ func (s *DB) DeleteModel(ctx context.Context, name string) error {
 		if n > 1 {
 			return fmt.Errorf("model %s is %w by %d versions: delete them first", name, slipway.ErrInUse, n)
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM alias_history WHERE model = ?`, name); err != nil {
-			return err
+		for _, table := range []string{"alias_history", "route_history", "routes"} {
+			if _, err := s.exec(ctx, tx, `DELETE FROM `+table+` WHERE model = ?`, name); err != nil {
+				return err
+			}
 		}
 		res, err := s.exec(ctx, tx, `DELETE FROM models WHERE name = ?`, name)
 		if err != nil {

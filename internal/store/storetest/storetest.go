@@ -54,6 +54,9 @@ var contract = []struct {
 	{"ConcurrentCreateSameVersion", testConcurrentCreateSameVersion},
 	{"ConcurrentCreateDistinctVersions", testConcurrentCreateDistinctVersions},
 	{"ConcurrentAliasMoves", testConcurrentAliasMoves},
+	{"RouteSetGetHistory", testRouteSetGetHistory},
+	{"RouteRefused", testRouteRefused},
+	{"RouteList", testRouteList},
 	{"Restart", testRestart},
 	{"ReopenMigratesOnce", testReopenMigratesOnce},
 }
