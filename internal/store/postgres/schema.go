@@ -65,7 +65,6 @@ var migrations = []sqlstore.Migration{{
 		)`,
 		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
 	},
-
 }, {
 	Version: 2,
 	Name:    "create routes and route history",

@@ -64,7 +64,6 @@ var migrations = []sqlstore.Migration{{
 		) STRICT`,
 		`CREATE INDEX alias_history_alias ON alias_history (model, alias)`,
 	},
-
 }, {
 	Version: 2,
 	Name:    "create routes and route history",
