@@ -25,14 +25,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/runtime"
 	_ "github.com/slipway-ml/slipway/internal/runtime/xgboost"
 	gateway "github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/store/sqlite"
 )
 
 // The benchmark's model and data, relative to this directory.
@@ -147,29 +151,31 @@ func (fx fixture) predictor(tb testing.TB) runtime.Predictor {
 	return p
 }
 
-// registry serves the one fixture version as fraud@production, standing in
-// for the SQLite registry, which the gateway reads only to load a version.
-type registry struct{ fx fixture }
-
-func (r registry) Resolve(_ context.Context, ref slipway.Ref) (slipway.Version, string, error) {
-	if ref.Model != r.fx.version.Model {
-		return slipway.Version{}, "", slipway.Errorf(slipway.ErrNotFound, "no model %q", ref.Model)
+// handler is the server's inference handler over a real registry (SQLite
+// and a blob directory in a temporary directory) holding the fixture as
+// fraud@production.
+func (fx fixture) handler(tb testing.TB) http.Handler {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "slipway.db"))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	switch ref.Selector {
-	case r.fx.version.Version:
-		return r.fx.version, "", nil
-	case "", slipway.AliasProduction:
-		return r.fx.version, slipway.AliasProduction, nil
+	blobs, err := blob.OpenDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return slipway.Version{}, "", slipway.Errorf(slipway.ErrNotFound, "%s: no version or alias %q", ref.Model, ref.Selector)
-}
-
-func (r registry) ReadArtifact(context.Context, slipway.Version) ([]byte, error) {
-	return r.fx.artifact, nil
-}
-
-func (fx fixture) handler() http.Handler {
-	return gateway.NewHTTP(gateway.NewGateway(registry{fx}))
+	tb.Cleanup(func() { st.Close(); blobs.Close() })
+	reg := registry.New(st, blobs)
+	v := fx.version
+	if _, err := reg.Push(ctx, registry.Push{Version: v, Artifact: bytes.NewReader(fx.artifact)}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := reg.MoveAlias(ctx, v.Model, slipway.AliasProduction, v.Version, "bench", ""); err != nil {
+		tb.Fatal(err)
+	}
+	return gateway.NewHTTP(gateway.NewGateway(reg))
 }
 
 func score(tb testing.TB, outs []runtime.Tensor) float32 {
@@ -191,7 +197,7 @@ func TestOneRowRequest(t *testing.T) {
 	want := score(t, must(fx.predictor(t).Predict(context.Background(), fx.tensors(t))))
 
 	rec := httptest.NewRecorder()
-	fx.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/models/fraud/infer", bytes.NewReader(fx.body())))
+	fx.handler(t).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v2/models/fraud/infer", bytes.NewReader(fx.body())))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -244,7 +250,7 @@ func BenchmarkPredictOneRow(b *testing.B) {
 // the body's bytes to the encoded response: everything but the network.
 func BenchmarkHandlerOneRow(b *testing.B) {
 	fx := load(b)
-	h := fx.handler()
+	h := fx.handler(b)
 	body := bytes.NewReader(fx.body())
 	// One request, its body rewound each time, so the benchmark times the
 	// handler rather than building requests.

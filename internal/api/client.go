@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
 // Client speaks to a slipway server's control plane.
@@ -295,4 +296,27 @@ func (c *Client) Metadata(ctx context.Context, ref slipway.Ref) (ModelMetadata, 
 func (c *Client) Infer(ctx context.Context, ref slipway.Ref, body []byte) (InferResponse, error) {
 	var out InferResponse
 	return out, c.do(ctx, http.MethodPost, inferPath(ref)+"/infer", bytes.NewReader(body), "application/json", &out)
+}
+
+// Route returns a model's current routing policy.
+func (c *Client) Route(ctx context.Context, model string) (slipway.RouteChange, error) {
+	var out slipway.RouteChange
+	return out, c.getJSON(ctx, "/api/v1/models/"+esc(model)+"/routes", &out)
+}
+
+// SetRoute replaces a model's routing policy.
+func (c *Client) SetRoute(ctx context.Context, model string, p traffic.Policy, reason string) (slipway.RouteChange, error) {
+	var out slipway.RouteChange
+	return out, c.sendJSON(ctx, http.MethodPut, "/api/v1/models/"+esc(model)+"/routes", RouteRequest{Policy: p, Reason: reason}, &out)
+}
+
+// ClearRoute removes a model's routing policy.
+func (c *Client) ClearRoute(ctx context.Context, model, reason string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/models/"+esc(model)+"/routes?reason="+url.QueryEscape(reason), nil, "", nil)
+}
+
+// RouteHistory lists every change of a model's routing policy.
+func (c *Client) RouteHistory(ctx context.Context, model string) ([]slipway.RouteChange, error) {
+	var out []slipway.RouteChange
+	return out, c.getJSON(ctx, "/api/v1/models/"+esc(model)+"/routes/history", &out)
 }

@@ -30,6 +30,9 @@ type Server struct {
 	BuildVersion string
 	// MaxMetadataBytes caps the JSON part of a push; zero means 4 MiB.
 	MaxMetadataBytes int64
+	// Routes, when set, changes routing policies (the gateway, which
+	// applies them); without it the route endpoints answer 501.
+	Routes Router
 	// RuntimeStatus, when set, reports whether a version is loaded in the
 	// gateway, and why it failed to load if it did.
 	RuntimeStatus func(model, version string) RuntimeView
@@ -75,6 +78,10 @@ func (s *Server) routes() {
 	h("PUT /api/v1/models/{model}/aliases/{alias}", s.moveAlias)
 	h("DELETE /api/v1/models/{model}/aliases/{alias}", s.deleteAlias)
 	h("GET /api/v1/models/{model}/history", s.history)
+	h("GET /api/v1/models/{model}/routes", s.getRoute)
+	h("PUT /api/v1/models/{model}/routes", s.setRoute)
+	h("DELETE /api/v1/models/{model}/routes", s.clearRoute)
+	h("GET /api/v1/models/{model}/routes/history", s.routeHistory)
 	s.mux.HandleFunc("GET /api/v1/models/{model}/versions/{version}/artifact", s.artifact)
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})

@@ -292,3 +292,54 @@ func TestPredictCSVAndData(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteCommands(t *testing.T) {
+	url := startServer(t)
+	for _, v := range []string{"1", "2", "3"} {
+		mustRun(t, url, "model", "push", "fraud", ex+"fraud/v"+v+"/model.json", "--version", v+".0.0")
+	}
+	out := mustRun(t, url, "route", "set", "fraud", "--split", "2.0.0=0.5", "--split", "1.0.0=99.5", "--sticky", "header:X-User-Id", "--mirror", "3.0.0=100", "--reason", "canary")
+	for _, want := range []string{"2.0.0", "0.5%", "99.5%", "header:X-User-Id", "Mirror:", "3.0.0", "100%", "canary"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("route set output lacks %q:\n%s", want, out)
+		}
+	}
+	policy := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(policy, []byte(`splits:
+  - version: 1.0.0
+    weight: 10000
+segments:
+  - name: internal
+    match:
+      - header: X-Cohort
+        exact: internal
+    version: 3.0.0
+`), 0o644)
+	mustRun(t, url, "route", "set", "fraud", "-f", policy, "--reason", "dogfood")
+	if out := mustRun(t, url, "route", "show", "fraud"); !strings.Contains(out, "Segment internal:") || !strings.Contains(out, "header X-Cohort = internal -> 3.0.0") {
+		t.Fatalf("route show: %s", out)
+	}
+	out = mustRun(t, url, "route", "history", "fraud")
+	if !strings.Contains(out, "2.0.0=0.5%,1.0.0=99.5%") || !strings.Contains(out, "dogfood") {
+		t.Fatalf("route history: %s", out)
+	}
+	mustRun(t, url, "route", "clear", "fraud", "--reason", "done")
+	if out := mustRun(t, url, "route", "history", "fraud"); !strings.Contains(out, "(cleared)") {
+		t.Fatalf("history after clear: %s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"route", "set", "fraud", "--split", "2.0.0=10"}, "weights sum to 1000 basis points"},
+		{[]string{"route", "set", "fraud", "--split", "2.0.0=abc"}, `--split "2.0.0=abc"`},
+		{[]string{"route", "set", "fraud", "--split", "2.0.0=0.001"}, "finest share is 0.01%"},
+		{[]string{"route", "set", "fraud"}, "at least one --split"},
+		{[]string{"route", "set", "fraud", "--split", "9.0.0=100"}, "9.0.0"},
+		{[]string{"route", "show", "fraud"}, "not found"},
+	} {
+		if r := run(t, url, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("slipway %v: exit %d %q, want %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}

@@ -100,6 +100,13 @@ func (r *Registry) DeleteVersion(ctx context.Context, model, version string) err
 	if err != nil {
 		return err
 	}
+	routed, err := r.routedBy(ctx, model, version)
+	if err != nil {
+		return err
+	}
+	if routed {
+		return fmt.Errorf("version %s@%s is %w by the routes of %s (change them first)", model, version, slipway.ErrInUse, model)
+	}
 	if err := r.store.DeleteVersion(ctx, model, version); err != nil {
 		return err
 	}

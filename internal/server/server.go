@@ -57,6 +57,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
+	// MirrorQueue bounds the shadow copies waiting to run (0 means 1024);
+	// MirrorWorkers is how many run at once (0 means 2).
+	MirrorQueue, MirrorWorkers int
 	// IdleUnload is how long a version that serves no unpinned traffic
 	// stays loaded after its last request; zero means 10 minutes.
 	IdleUnload time.Duration
@@ -114,8 +117,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	reg.StageDir = stage
 	gw := serving.NewGateway(reg)
 	reg.AliasMoved = gw.AliasMoved
+	if err := gw.LoadRoutes(ctx); err != nil {
+		// A bad stored policy must not keep the rest from serving.
+		log.Error("some routes could not be loaded; their models answer from the production alias", "error", err)
+	}
+	gw.StartMirrors(cfg.MirrorQueue, cfg.MirrorWorkers)
 	apiServer := api.NewServer(reg)
 	apiServer.BuildVersion = cfg.BuildVersion
+	apiServer.Routes = gw
 	apiServer.RuntimeStatus = func(model, version string) api.RuntimeView {
 		st := gw.Status(model, version)
 		return api.RuntimeView{State: string(st.State), Error: st.Error}

@@ -2,17 +2,19 @@ package serving
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/runtime"
+	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
 // Registry is what the gateway needs from the model registry: finding a
@@ -21,6 +23,7 @@ import (
 type Registry interface {
 	Resolve(ctx context.Context, ref slipway.Ref) (slipway.Version, string, error)
 	ReadArtifact(ctx context.Context, v slipway.Version) ([]byte, error)
+	RouteStore
 }
 
 // Gateway answers inference requests with loaded model versions.
@@ -43,11 +46,19 @@ type Gateway struct {
 
 	// models holds one *entry per "model@version" ever requested.
 	models sync.Map
+
+	// router holds each routed model's compiled policy; models without
+	// one send unpinned traffic to their production alias.
+	router *traffic.Router
+	// routeMu serialises route changes (persist, then swap).
+	routeMu sync.Mutex
+
+	mirror mirrorPool
 }
 
 // NewGateway returns a gateway over reg.
 func NewGateway(reg Registry) *Gateway {
-	g := &Gateway{reg: reg}
+	g := &Gateway{reg: reg, router: traffic.NewRouter()}
 	g.defaults.Store(&map[string]string{})
 	return g
 }
@@ -113,6 +124,15 @@ func (g *Gateway) version(ctx context.Context, model, pinned string) (string, er
 	if pinned != "" {
 		return pinned, nil
 	}
+	if d, ok := g.router.Route(model, traffic.Attrs{}, 0); ok {
+		return d.Version, nil
+	}
+	return g.defaultVersion(ctx, model)
+}
+
+// defaultVersion is the version answering a model without routes: its
+// production alias, cached until the alias moves.
+func (g *Gateway) defaultVersion(ctx context.Context, model string) (string, error) {
 	if v, ok := (*g.defaults.Load())[model]; ok {
 		return v, nil
 	}
@@ -248,8 +268,9 @@ func (g *Gateway) Unload(model, version string) error {
 	return nil
 }
 
-// Close unloads every version.
+// Close stops the shadow workers and unloads every version.
 func (g *Gateway) Close() error {
+	g.mirror.stop()
 	var errs []error
 	g.models.Range(func(k, v any) bool {
 		e := v.(*entry)
@@ -266,7 +287,7 @@ func (g *Gateway) Infer(ctx context.Context, req *Request) (*Response, error) {
 	if req.ID == "" {
 		req.ID = NewRequestID()
 	}
-	version, err := g.version(ctx, req.Model, req.Version)
+	version, decision, err := g.choose(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -285,10 +306,30 @@ func (g *Gateway) Infer(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Shadows get the request only after the primary answered, and never
+	// make it wait: a full queue drops the copy.
+	for i := range decision.NMirrors {
+		g.mirror.send(mirrorJob{model: req.Model, primary: version, shadow: decision.Mirrors[i], inputs: req.Inputs, outputs: outs})
+	}
 	if outs, err = selectOutputs(outs, req.Outputs); err != nil {
 		return nil, err
 	}
 	return &Response{ID: req.ID, Model: req.Model, Version: version, Outputs: outs, Parameters: req.Parameters}, nil
+}
+
+// choose picks the version that answers, and the shadows that get a copy:
+// a pinned version answers alone; a routed model follows its policy;
+// otherwise the production alias answers.
+func (g *Gateway) choose(ctx context.Context, req *Request) (string, traffic.Decision, error) {
+	if req.Version != "" {
+		return req.Version, traffic.Decision{}, nil
+	}
+	attrs := traffic.Attrs{Header: req.Header, Params: req.Parameters}
+	if d, ok := g.router.Route(req.Model, attrs, rand.Uint64()); ok {
+		return d.Version, d, nil
+	}
+	v, err := g.defaultVersion(ctx, req.Model)
+	return v, traffic.Decision{}, err
 }
 
 func (g *Gateway) checkBatch(inputs []runtime.Tensor) error {
@@ -405,10 +446,13 @@ func (g *Gateway) Ready(ctx context.Context, model, version string) error {
 	return err
 }
 
-// NewRequestID returns a random 128-bit id in hex.
+// NewRequestID returns a random 128-bit id in hex. math/rand/v2's
+// generator is ChaCha8, seeded per thread from the OS: unpredictable
+// enough for ids and cheaper than a system call per request.
 func NewRequestID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 
@@ -428,7 +472,7 @@ func (g *Gateway) Sweep(idle time.Duration) []string {
 			return true // still loading
 		}
 		m, ver := e.version.Model, e.version.Version
-		if e.pred == nil || defaults[m] == ver || e.lastUse.Load() > cutoff {
+		if e.pred == nil || defaults[m] == ver || g.routed(m, ver) || e.lastUse.Load() > cutoff {
 			return true
 		}
 		if g.models.CompareAndDelete(k, e) {

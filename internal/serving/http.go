@@ -109,6 +109,7 @@ func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
 // setting the headers every answer carries.
 func (h *HTTP) run(r *http.Request, req *Request) (*Response, error) {
 	req.Model, req.Version = r.PathValue("model"), r.PathValue("version")
+	req.Header = r.Header
 	if id := r.Header.Get(HeaderRequestID); id != "" && req.ID == "" {
 		req.ID = id
 	}
@@ -180,7 +181,7 @@ func (h *HTTP) predictV1(w http.ResponseWriter, r *http.Request) {
 		writeInferError(w, err)
 		return
 	}
-	req.Model = model
+	req.Model, req.Header = model, r.Header
 	if id := r.Header.Get(HeaderRequestID); id != "" {
 		req.ID = id
 	}

@@ -21,6 +21,9 @@ type Request struct {
 	Inputs     []runtime.Tensor
 	Outputs    []string       // requested output names; empty means all
 	Parameters map[string]any // request parameters, passed through
+	// Header holds the request's HTTP headers or gRPC metadata, read by
+	// routing rules and sticky keys; nil means none.
+	Header map[string][]string
 }
 
 // Response is the answer, naming the version that produced it.

@@ -168,9 +168,15 @@ func (s *Server) ModelInfer(ctx context.Context, in *inferencepb.ModelInferReque
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	md, _ := metadata.FromIncomingContext(ctx)
 	if req.ID == "" {
-		req.ID = incomingRequestID(ctx)
+		if ids := md.Get(MetadataRequestID); len(ids) > 0 {
+			req.ID = ids[0]
+		}
 	}
+	// Metadata keys are lower case; routing rules look headers up in
+	// either form.
+	req.Header = md
 	resp, err := s.g.Infer(ctx, req)
 	if err != nil {
 		if req.ID != "" {
@@ -192,14 +198,6 @@ func (s *Server) ModelInfer(ctx context.Context, in *inferencepb.ModelInferReque
 	// tests; the answer itself still names the version.
 	grpc.SetHeader(ctx, metadata.Pairs(MetadataVersion, resp.Version, MetadataRequestID, resp.ID))
 	return out, nil
-}
-
-func incomingRequestID(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if ids := md.Get(MetadataRequestID); len(ids) > 0 {
-		return ids[0]
-	}
-	return ""
 }
 
 // statusOf maps a gateway error to a gRPC status, as the HTTP endpoint
