@@ -15,8 +15,11 @@ import (
 	"github.com/slipway-ml/slipway"
 )
 
-//go:embed fraud/v*/model.json digits/v*/model.onnx */v*/signature.json */v*/card.md */v*/metrics.json */v*/lineage.json
+//go:embed fraud/v*/model.json digits/v*/model.onnx */v*/signature.json */v*/card.md */v*/metrics.json */v*/lineage.json fraud/holdout.csv
 var files embed.FS
+
+// Holdout returns a model's labelled holdout CSV (fraud only is bundled).
+func Holdout(model string) ([]byte, error) { return files.ReadFile(model + "/holdout.csv") }
 
 // Example is one bundled model version, ready to push.
 type Example struct {

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
@@ -319,4 +321,15 @@ func (c *Client) ClearRoute(ctx context.Context, model, reason string) error {
 func (c *Client) RouteHistory(ctx context.Context, model string) ([]slipway.RouteChange, error) {
 	var out []slipway.RouteChange
 	return out, c.getJSON(ctx, "/api/v1/models/"+esc(model)+"/routes/history", &out)
+}
+
+// Telemetry returns every version of a model side by side over window
+// (zero: the server's default, 5m).
+func (c *Client) Telemetry(ctx context.Context, model string, window time.Duration) (telemetry.ModelStats, error) {
+	q := ""
+	if window > 0 {
+		q = "?window=" + url.QueryEscape(window.String())
+	}
+	var out telemetry.ModelStats
+	return out, c.getJSON(ctx, "/api/v1/models/"+esc(model)+"/telemetry"+q, &out)
 }

@@ -30,6 +30,8 @@ type Server struct {
 	BuildVersion string
 	// MaxMetadataBytes caps the JSON part of a push; zero means 4 MiB.
 	MaxMetadataBytes int64
+	// Stats, when set, answers the telemetry endpoint.
+	Stats Stats
 	// Routes, when set, changes routing policies (the gateway, which
 	// applies them); without it the route endpoints answer 501.
 	Routes Router
@@ -78,6 +80,7 @@ func (s *Server) routes() {
 	h("PUT /api/v1/models/{model}/aliases/{alias}", s.moveAlias)
 	h("DELETE /api/v1/models/{model}/aliases/{alias}", s.deleteAlias)
 	h("GET /api/v1/models/{model}/history", s.history)
+	h("GET /api/v1/models/{model}/telemetry", s.telemetry)
 	h("GET /api/v1/models/{model}/routes", s.getRoute)
 	h("PUT /api/v1/models/{model}/routes", s.setRoute)
 	h("DELETE /api/v1/models/{model}/routes", s.clearRoute)

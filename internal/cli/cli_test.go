@@ -343,3 +343,28 @@ segments:
 		}
 	}
 }
+
+func TestModelStats(t *testing.T) {
+	url := startServer(t)
+	for _, v := range []string{"1", "2"} {
+		mustRun(t, url, "model", "push", "fraud", ex+"fraud/v"+v+"/model.json", "--version", v+".0.0", "--signature", ex+"fraud/v"+v+"/signature.json")
+	}
+	mustRun(t, url, "model", "alias", "fraud", "production", "1.0.0")
+	mustRun(t, url, "predict", "fraud", "--csv", ex+"fraud/holdout.csv", "--batch", "500")
+	mustRun(t, url, "predict", "fraud@2.0.0", "--csv", ex+"fraud/holdout.csv", "--batch", "1000")
+	out := mustRun(t, url, "model", "stats", "fraud", "--window", "1m")
+	for _, want := range []string{"METRIC", "1.0.0", "2.0.0", "requests", "error rate", "0.00%", "latency p99", "throughput", "feedback: 0 joined"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats table lacks %q:\n%s", want, out)
+		}
+	}
+	lines := strings.Split(out, "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, "requests") && !(strings.Contains(l, " 4 ") || strings.HasSuffix(strings.TrimSpace(l), "2")) {
+			t.Errorf("requests row %q: want 4 for 1.0.0 and 2 for 2.0.0", l)
+		}
+	}
+	if r := run(t, url, "model", "stats", "fraud", "--window", "-1m"); r.code == 0 || !strings.Contains(r.stderr, "positive duration") {
+		t.Errorf("negative window: exit %d %q", r.code, r.stderr)
+	}
+}

@@ -135,7 +135,10 @@ func (a *app) demoSteps(ctx context.Context, c *api.Client) error {
 		return err
 	}
 	fmt.Fprintln(a.stdout, "\n$ slipway model history fraud")
-	return a.runWith(ctx, c, "model", "history", "fraud")
+	if err := a.runWith(ctx, c, "model", "history", "fraud"); err != nil {
+		return err
+	}
+	return a.demoTraffic(ctx, c)
 }
 
 // runWith runs one of our own commands against the demo server, so the

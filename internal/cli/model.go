@@ -19,7 +19,7 @@ func (a *app) modelCmd() *cobra.Command {
 		Short: "Push, list and inspect model versions; move aliases",
 	}
 	cmd.AddCommand(a.modelPushCmd(), a.modelListCmd(), a.modelVersionsCmd(), a.modelShowCmd(),
-		a.modelAliasCmd(), a.modelUnaliasCmd(), a.modelHistoryCmd(), a.modelDeleteCmd(), a.modelStateCmd(), a.modelUpdateCmd())
+		a.modelAliasCmd(), a.modelUnaliasCmd(), a.modelHistoryCmd(), a.modelDeleteCmd(), a.modelStateCmd(), a.modelUpdateCmd(), a.modelStatsCmd())
 	return cmd
 }
 

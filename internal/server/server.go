@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
 	"github.com/slipway-ml/slipway/internal/api"
@@ -27,6 +30,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/store/postgres"
 	"github.com/slipway-ml/slipway/internal/store/sqlite"
 	"github.com/slipway-ml/slipway/internal/store/sqlstore"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 
 	// The runtimes register themselves by format.
 	_ "github.com/slipway-ml/slipway/internal/runtime/lightgbm"
@@ -57,6 +61,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Telemetry sizes the live measurements (bucket width, retention,
+	// feedback join window); the zero value has working defaults.
+	Telemetry telemetry.Config
 	// MirrorQueue bounds the shadow copies waiting to run (0 means 1024);
 	// MirrorWorkers is how many run at once (0 means 2).
 	MirrorQueue, MirrorWorkers int
@@ -117,6 +124,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	reg.StageDir = stage
 	gw := serving.NewGateway(reg)
 	reg.AliasMoved = gw.AliasMoved
+	rec := telemetry.New(cfg.Telemetry)
+	gw.SetObserver(rec)
+	metrics := prometheus.NewRegistry()
+	if err := rec.Register(metrics); err != nil {
+		st.Close()
+		blobs.Close()
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := gw.LoadRoutes(ctx); err != nil {
 		// A bad stored policy must not keep the rest from serving.
 		log.Error("some routes could not be loaded; their models answer from the production alias", "error", err)
@@ -125,17 +141,20 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	apiServer := api.NewServer(reg)
 	apiServer.BuildVersion = cfg.BuildVersion
 	apiServer.Routes = gw
+	apiServer.Stats = rec
 	apiServer.RuntimeStatus = func(model, version string) api.RuntimeView {
 		st := gw.Status(model, version)
 		return api.RuntimeView{State: string(st.State), Error: st.Error}
 	}
 	inference := serving.NewHTTP(gw)
 	inference.ServerVersion = cfg.BuildVersion
+	inference.Feedback = rec
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiServer)
 	mux.Handle("/v2", inference)
 	mux.Handle("/v2/", inference)
 	mux.Handle("/v1/", inference)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw, handler: mux}, nil
 }
 

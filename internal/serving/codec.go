@@ -1,34 +1,19 @@
 package serving
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
+	"unsafe"
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
-// The Open Inference Protocol's JSON request and response bodies.
+// The Open Inference Protocol's JSON response body, as encoding/json
+// renders it; appendResponse writes the same bytes without reflection.
 type (
-	jsonRequest struct {
-		ID         string           `json:"id,omitempty"`
-		Parameters map[string]any   `json:"parameters,omitempty"`
-		Inputs     []jsonTensor     `json:"inputs"`
-		Outputs    []jsonOutputSpec `json:"outputs,omitempty"`
-	}
-	jsonTensor struct {
-		Name       string          `json:"name"`
-		Shape      []int64         `json:"shape"`
-		Datatype   string          `json:"datatype"`
-		Parameters map[string]any  `json:"parameters,omitempty"`
-		Data       json.RawMessage `json:"data"`
-	}
-	jsonOutputSpec struct {
-		Name       string         `json:"name"`
-		Parameters map[string]any `json:"parameters,omitempty"`
-	}
 	jsonResponse struct {
 		ModelName    string         `json:"model_name"`
 		ModelVersion string         `json:"model_version"`
@@ -46,121 +31,758 @@ type (
 
 // decodeRequest parses an inference body into a Request, checking every
 // tensor's datatype, shape and element count.
+//
+// It reads the body in one pass, without reflection, and gives the Request
+// encoding/json gave for the same body (keys matched case-insensitively,
+// null leaving a field empty, nested data flattened when its first element
+// is an array), with two exceptions, both refused: a key given twice in one
+// object (encoding/json merged the two values), and null among the data of
+// an INT32, INT64, BOOL or BYTES tensor (encoding/json made it 0, false or
+// "", silently).
 func decodeRequest(body []byte) (*Request, error) {
-	var jr jsonRequest
-	if err := json.Unmarshal(body, &jr); err != nil {
+	d := requestDecoder{scanner: scanner{buf: body}, budget: len(body) / 2}
+	var inputs [8]pendingInput // most requests fit: no allocation for them
+	return d.request(inputs[:0])
+}
+
+// requestDecoder reads one request body.
+type requestDecoder struct {
+	scanner
+	// strs holds the request's strings back to back. It is only appended
+	// to: bytes once written never change (a full buffer is replaced, not
+	// reused), so strings viewing them stay immutable, as with
+	// strings.Builder.
+	strs []byte
+	dims []int64 // the tensors' shapes, back to back
+	// budget bounds the elements made room for ahead of reading them, from
+	// shapes, over the whole body: shapes claiming more than the data holds
+	// cannot make the decoder allocate more than a few times the body size.
+	budget int
+	// Shared storage for small tensors' data (see carve).
+	f32   []float32
+	f64   []float64
+	i32   []int32
+	i64   []int64
+	bools []bool
+	texts []string
+}
+
+// pendingInput is an input tensor being read. Its data is read as soon as
+// its datatype and shape are known: at the "data" key when they came
+// first, as clients send them, otherwise at the end of the tensor's object.
+type pendingInput struct {
+	runtime.Tensor
+	keys                           uint8 // the keys read (see matchKey)
+	hasShape, hasDatatype, hasData bool
+	dataErr                        string // why the data does not fit the datatype
+	// Where the data value is, while it waits for datatype and shape:
+	// the scanner's position and depth there.
+	waiting           bool
+	dataAt, dataDepth int
+}
+
+// The keys of a request's objects (see matchKey).
+var (
+	requestKeys = []string{"id", "parameters", "inputs", "outputs"}
+	tensorKeys  = []string{"name", "shape", "datatype", "parameters", "data"}
+	outputKeys  = []string{"name", "parameters"}
+)
+
+// request reads the body: the request object, then its inputs' checks.
+func (d *requestDecoder) request(pending []pendingInput) (*Request, error) {
+	req, pending, err := d.requestObject(pending)
+	if err != nil {
 		return nil, slipway.Errorf(slipway.ErrInvalid, "request body is not a valid inference request: %v", err)
 	}
-	if len(jr.Inputs) == 0 {
+	if len(pending) == 0 {
 		return nil, slipway.Errorf(slipway.ErrInvalid, `request has no "inputs"`)
 	}
-	req := &Request{ID: jr.ID, Parameters: jr.Parameters, Inputs: make([]runtime.Tensor, len(jr.Inputs))}
-	for i, jt := range jr.Inputs {
-		t, err := decodeTensor(jt)
-		if err != nil {
+	req.Inputs = make([]runtime.Tensor, len(pending))
+	for i := range pending {
+		if err := pending[i].check(); err != nil {
 			return nil, err
 		}
-		req.Inputs[i] = t
-	}
-	for _, o := range jr.Outputs {
-		req.Outputs = append(req.Outputs, o.Name)
+		req.Inputs[i] = pending[i].Tensor
 	}
 	return req, nil
 }
 
-func decodeTensor(jt jsonTensor) (runtime.Tensor, error) {
-	t := runtime.Tensor{Name: jt.Name, Datatype: jt.Datatype, Shape: jt.Shape}
-	bad := func(format string, args ...any) error {
-		return &runtime.InputError{Tensor: jt.Name, Msg: fmt.Sprintf(format, args...)}
-	}
-	if jt.Name == "" {
-		return t, bad("input has no name")
-	}
-	n, err := runtime.Elements(jt.Shape)
-	if err != nil {
-		return t, bad("%v", err)
-	}
-	data := flatten(jt.Data)
-	switch jt.Datatype {
-	case runtime.FP32:
-		var d []nullableFloat
-		err = json.Unmarshal(data, &d)
-		t.Data = toFloat32(d)
-	case runtime.FP64:
-		var d []nullableFloat
-		err = json.Unmarshal(data, &d)
-		t.Data = toFloat64(d)
-	case runtime.INT32:
-		var d []int32
-		err = json.Unmarshal(data, &d)
-		t.Data = d
-	case runtime.INT64:
-		var d []int64
-		err = json.Unmarshal(data, &d)
-		t.Data = d
-	case runtime.BOOL:
-		var d []bool
-		err = json.Unmarshal(data, &d)
-		t.Data = d
-	case runtime.BYTES:
-		var d []string
-		err = json.Unmarshal(data, &d)
-		t.Data = d
-	case "":
-		return t, bad("no datatype (want FP32, FP64, INT32, INT64, BOOL or BYTES)")
+// requestObject reads the body's one value, which must be an object (or
+// null, a request without inputs).
+func (d *requestDecoder) requestObject(pending []pendingInput) (*Request, []pendingInput, error) {
+	req := &Request{}
+	switch c := d.next(); c {
+	case '{':
+	case 'n':
+		if err := d.literal("null"); err != nil || !d.atEnd() {
+			return nil, nil, d.fail()
+		}
+		return req, nil, nil
 	default:
-		return t, bad("datatype %q not supported (want FP32, FP64, INT32, INT64, BOOL or BYTES)", jt.Datatype)
+		if err := d.skip(); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("want an object, not %s", kindOf(c))
 	}
-	if err != nil {
-		return t, bad("data is not %s: %v", jt.Datatype, err)
+	if err := d.open(); err != nil {
+		return nil, nil, err
 	}
-	if got := t.Len(); got != n {
-		return t, bad("shape %v holds %d elements but data has %d", jt.Shape, n, got)
+	var seen uint8
+	for first := true; ; first = false {
+		key, plain, ok, err := d.member(first)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			break
+		}
+		k, err := matchKey(key, plain, requestKeys, &seen)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch k {
+		case "id":
+			req.ID, err = d.optString("id")
+		case "parameters":
+			req.Parameters, err = d.parameters(true)
+		case "inputs":
+			pending, err = d.inputs(pending)
+		case "outputs":
+			req.Outputs, err = d.outputs()
+		default:
+			err = d.skip()
+		}
+		if err != nil {
+			return nil, nil, err
+		}
 	}
-	return t, nil
+	if !d.atEnd() {
+		return nil, nil, d.fail()
+	}
+	return req, pending, nil
 }
 
-// flatten turns nested JSON arrays into one flat array; the protocol
-// allows either form for row-major data.
-func flatten(raw json.RawMessage) json.RawMessage {
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) < 2 || trimmed[0] != '[' {
-		return raw
-	}
-	inner := bytes.TrimSpace(trimmed[1:])
-	if len(inner) == 0 || inner[0] != '[' {
-		return raw // already flat: the fast path
-	}
-	out := make([]byte, 0, len(raw))
-	out = append(out, '[')
-	inString, escaped, first := false, false, true
-	for _, c := range trimmed {
-		switch {
-		case inString:
-			out = append(out, c)
-			if escaped {
-				escaped = false
-			} else if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inString = false
-			}
-			continue
-		case c == '[' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r':
-			continue
-		case c == ',':
-			if !first && out[len(out)-1] != ',' {
-				out = append(out, ',')
-			}
-			continue
-		case c == '"':
-			inString = true
+// optString reads a string, or null for none.
+func (d *requestDecoder) optString(what string) (string, error) {
+	switch d.next() {
+	case '"':
+		raw, plain, err := d.str()
+		if err != nil {
+			return "", err
 		}
-		first = false
-		out = append(out, c)
+		return d.text(raw, plain), nil
+	case 'n':
+		return "", d.literal("null")
 	}
-	out = bytes.TrimRight(out, ",")
-	return append(out, ']')
+	return "", d.typeError(what, "a string")
+}
+
+// typeError refuses the value at pos, which is of the wrong kind; but a
+// value that is not JSON at all is a syntax error.
+func (d *requestDecoder) typeError(what, want string) error {
+	c := d.next()
+	if err := d.skip(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: want %s, not %s", what, want, kindOf(c))
+}
+
+// text returns a string's value (raw is its contents, plain as str says),
+// copied to the request's string buffer.
+func (d *requestDecoder) text(raw []byte, plain bool) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if d.strs == nil {
+		d.strs = make([]byte, 0, max(256, len(raw)))
+	}
+	start := len(d.strs)
+	if plain {
+		d.strs = append(d.strs, raw...)
+	} else {
+		d.strs = appendUnquoted(d.strs, raw)
+	}
+	// See strs: these bytes are never written again.
+	return unsafe.String(&d.strs[start], len(d.strs)-start)
+}
+
+// parameters reads parameters with encoding/json, as any JSON object (or
+// null), where they are rare; keep false discards them (they are checked
+// all the same: a number beyond float64's range is refused, as before).
+func (d *requestDecoder) parameters(keep bool) (map[string]any, error) {
+	c := d.next()
+	if c != '{' && c != 'n' {
+		return nil, d.typeError("parameters", "an object")
+	}
+	start := d.pos
+	if err := d.skip(); err != nil || c == 'n' {
+		return nil, err
+	}
+	if !keep && d.pos-start == 2 { // {}
+		return nil, nil
+	}
+	var p map[string]any
+	if err := json.Unmarshal(d.buf[start:d.pos], &p); err != nil {
+		return nil, fmt.Errorf("parameters: %v", err)
+	}
+	return p, nil
+}
+
+// inputs reads the inputs array, null for none.
+func (d *requestDecoder) inputs(pending []pendingInput) ([]pendingInput, error) {
+	switch d.next() {
+	case '[':
+	case 'n':
+		return pending, d.literal("null")
+	default:
+		return nil, d.typeError("inputs", "an array")
+	}
+	if err := d.open(); err != nil {
+		return nil, err
+	}
+	for first := true; ; first = false {
+		more, err := d.element(first)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return pending, nil
+		}
+		pending = append(pending, pendingInput{})
+		in := &pending[len(pending)-1]
+		switch d.buf[d.pos] {
+		case '{':
+			err = d.input(in, len(pending)-1)
+		case 'n': // as encoding/json: a tensor with nothing set
+			err = d.literal("null")
+		default:
+			err = d.typeError(fmt.Sprintf("inputs[%d]", len(pending)-1), "an object")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// input reads one input tensor's object.
+func (d *requestDecoder) input(in *pendingInput, i int) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, plain, ok, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		k, err := matchKey(key, plain, tensorKeys, &in.keys)
+		switch {
+		case err != nil:
+		case k == "name":
+			in.Name, err = d.optString("name")
+		case k == "shape":
+			in.Shape, err = d.shape()
+			in.hasShape = true
+		case k == "datatype":
+			in.Datatype, err = d.datatype()
+			in.hasDatatype = true
+		case k == "parameters":
+			_, err = d.parameters(false)
+		case k == "data":
+			in.hasData = true
+			if in.hasShape && in.hasDatatype {
+				err = d.tensorData(in)
+				break
+			}
+			in.waiting, in.dataAt, in.dataDepth = true, d.pos, d.depth
+			err = d.skip()
+		default:
+			err = d.skip()
+		}
+		if err != nil {
+			return fmt.Errorf("inputs[%d]: %w", i, err)
+		}
+	}
+	if !in.waiting {
+		return nil
+	}
+	// The data came before its datatype or shape: go back and read it (it
+	// is valid JSON, just skipped), then return to the end of the object.
+	end, depth := d.pos, d.depth
+	d.pos, d.depth = in.dataAt, in.dataDepth
+	err := d.tensorData(in)
+	d.pos, d.depth = end, depth
+	return err
+}
+
+// shape reads a tensor's shape: integers, or null for none. A null
+// dimension is 0, as encoding/json left it.
+func (d *requestDecoder) shape() ([]int64, error) {
+	switch d.next() {
+	case '[':
+	case 'n':
+		return nil, d.literal("null")
+	default:
+		return nil, d.typeError("shape", "an array of integers")
+	}
+	if err := d.open(); err != nil {
+		return nil, err
+	}
+	if d.dims == nil {
+		d.dims = make([]int64, 0, 16)
+	}
+	start := len(d.dims)
+	for first := true; ; first = false {
+		more, err := d.element(first)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			end := len(d.dims)
+			return d.dims[start:end:end], nil
+		}
+		var dim int64
+		switch c := d.buf[d.pos]; {
+		case c == 'n':
+			err = d.literal("null")
+		case c == '-' || isDigit(c):
+			dim, err = d.dimension()
+		default:
+			err = d.typeError("shape", "integers")
+		}
+		if err != nil {
+			return nil, err
+		}
+		d.dims = append(d.dims, dim)
+	}
+}
+
+// dimension reads one integer of a shape.
+func (d *requestDecoder) dimension() (int64, error) {
+	n, err := d.number()
+	if err != nil {
+		return 0, err
+	}
+	if v, ok := n.int(64); ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("shape: %s is not a 64-bit integer", n.text)
+}
+
+// datatype reads a tensor's datatype, a string or null.
+func (d *requestDecoder) datatype() (string, error) {
+	if d.next() == '"' {
+		raw, plain, err := d.str()
+		if err != nil {
+			return "", err
+		}
+		switch string(raw) {
+		case runtime.FP32:
+			return runtime.FP32, nil
+		case runtime.FP64:
+			return runtime.FP64, nil
+		case runtime.INT32:
+			return runtime.INT32, nil
+		case runtime.INT64:
+			return runtime.INT64, nil
+		case runtime.BOOL:
+			return runtime.BOOL, nil
+		case runtime.BYTES:
+			return runtime.BYTES, nil
+		}
+		return d.text(raw, plain), nil
+	}
+	return d.optString("datatype")
+}
+
+// tensorData reads the data value at pos as the tensor's datatype: null
+// (no elements), or an array of elements, flat or nested. A value of the
+// wrong kind is the tensor's error, which check reports in its turn, so
+// the reading goes on; a value that is not JSON stops it.
+func (d *requestDecoder) tensorData(in *pendingInput) error {
+	if !supported(in.Datatype) { // check reports the datatype
+		return d.skip()
+	}
+	start, depth := d.pos, d.depth
+	var data any
+	var problem string
+	var err error
+	switch c := d.next(); {
+	case c == 'n':
+		in.Data = nullData(in.Datatype)
+		return d.literal("null")
+	case c != '[':
+		problem = kindOf(c) + ", not an array"
+	case in.Datatype == runtime.FP32:
+		data, problem, err = readFloats(d, &d.f32, d.hint(in.Shape))
+	case in.Datatype == runtime.FP64:
+		data, problem, err = readFloats(d, &d.f64, d.hint(in.Shape))
+	case in.Datatype == runtime.INT32:
+		data, problem, err = readInts(d, &d.i32, d.hint(in.Shape), 32)
+	case in.Datatype == runtime.INT64:
+		data, problem, err = readInts(d, &d.i64, d.hint(in.Shape), 64)
+	case in.Datatype == runtime.BOOL:
+		data, problem, err = readBools(d, d.hint(in.Shape))
+	default:
+		data, problem, err = readTexts(d, d.hint(in.Shape))
+	}
+	if err != nil {
+		return err
+	}
+	if problem != "" {
+		d.pos, d.depth = start, depth
+		in.dataErr = problem
+		return d.skip()
+	}
+	in.Data = data
+	return nil
+}
+
+func supported(datatype string) bool {
+	switch datatype {
+	case runtime.FP32, runtime.FP64, runtime.INT32, runtime.INT64, runtime.BOOL, runtime.BYTES:
+		return true
+	}
+	return false
+}
+
+// nullData is what encoding/json made of null data: an empty FP32 or FP64
+// tensor, and a nil slice of the other types.
+func nullData(datatype string) any {
+	switch datatype {
+	case runtime.FP32:
+		return []float32{}
+	case runtime.FP64:
+		return []float64{}
+	case runtime.INT32:
+		return []int32(nil)
+	case runtime.INT64:
+		return []int64(nil)
+	case runtime.BOOL:
+		return []bool(nil)
+	}
+	return []string(nil)
+}
+
+// hint returns how many elements to make room for ahead of reading a
+// tensor's data: what its shape holds, within the decoder's budget.
+func (d *requestDecoder) hint(shape []int64) int {
+	n, err := runtime.Elements(shape)
+	if err != nil {
+		return 0
+	}
+	n = min(n, d.budget)
+	d.budget -= n
+	return n
+}
+
+// Data readers: each reads a data array at pos, of elements of its kind,
+// and says why the data does not fit when an element is not one (a syntax
+// error there is reported when tensorData skips the data again).
+
+func readFloats[T float32 | float64](d *requestDecoder, pool *[]T, hint int) (any, string, error) {
+	out := carve(pool, hint)
+	var w elementWalker
+	for {
+		if more, err := w.next(&d.scanner); !more {
+			return nonNil(out), "", err
+		}
+		c := d.buf[d.pos]
+		if c == 'n' && d.literal("null") == nil {
+			out = append(out, T(math.NaN())) // a missing value
+			continue
+		}
+		if c != '-' && !isDigit(c) {
+			return nil, elementProblem(len(out), kindOf(c)), nil
+		}
+		n, err := d.number()
+		if err != nil {
+			return nil, elementProblem(len(out), "not a value"), nil
+		}
+		// float32 rounds the float64, as encoding/json-based decoding
+		// did (which differs, rarely, from parsing as float32 directly).
+		v, err := n.float()
+		if err != nil {
+			return nil, elementProblem(len(out), "out of range"), nil
+		}
+		out = append(out, T(v))
+	}
+}
+
+func readInts[T int32 | int64](d *requestDecoder, pool *[]T, hint, bits int) (any, string, error) {
+	out := carve(pool, hint)
+	var w elementWalker
+	for {
+		if more, err := w.next(&d.scanner); !more {
+			return nonNil(out), "", err
+		}
+		if c := d.buf[d.pos]; c != '-' && !isDigit(c) {
+			return nil, elementProblem(len(out), kindOf(c)), nil
+		}
+		n, err := d.number()
+		if err != nil {
+			return nil, elementProblem(len(out), "not a value"), nil
+		}
+		v, ok := n.int(bits)
+		switch {
+		case !n.integer:
+			return nil, elementProblem(len(out), "not an integer"), nil
+		case !ok:
+			return nil, elementProblem(len(out), "out of range"), nil
+		}
+		out = append(out, T(v))
+	}
+}
+
+func readBools(d *requestDecoder, hint int) (any, string, error) {
+	out := carve(&d.bools, hint)
+	var w elementWalker
+	for {
+		if more, err := w.next(&d.scanner); !more {
+			return nonNil(out), "", err
+		}
+		var err error
+		c := d.buf[d.pos]
+		switch c {
+		case 't':
+			err = d.literal("true")
+		case 'f':
+			err = d.literal("false")
+		default:
+			return nil, elementProblem(len(out), kindOf(c)), nil
+		}
+		if err != nil {
+			return nil, elementProblem(len(out), "not a value"), nil
+		}
+		out = append(out, c == 't')
+	}
+}
+
+func readTexts(d *requestDecoder, hint int) (any, string, error) {
+	out := carve(&d.texts, hint)
+	var w elementWalker
+	for {
+		if more, err := w.next(&d.scanner); !more {
+			return nonNil(out), "", err
+		}
+		if c := d.buf[d.pos]; c != '"' {
+			return nil, elementProblem(len(out), kindOf(c)), nil
+		}
+		raw, plain, err := d.str()
+		if err != nil {
+			return nil, elementProblem(len(out), "not a value"), nil
+		}
+		out = append(out, d.text(raw, plain))
+	}
+}
+
+func elementProblem(i int, problem string) string {
+	return fmt.Sprintf("element %d is %s", i, problem)
+}
+
+// nonNil returns s, or an empty slice for nil: data [] is an empty
+// tensor, as with encoding/json.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// carve returns an empty slice with room for n elements: a slice of its
+// own for a large tensor, or part of pool for a small one, so that the
+// many one-row tensors of a request share one allocation. The part's
+// capacity ends where the next part begins.
+func carve[T any](pool *[]T, n int) []T {
+	const chunk = 64
+	switch {
+	case n == 0:
+		return nil
+	case n > chunk/4:
+		return make([]T, 0, n)
+	case cap(*pool)-len(*pool) < n:
+		*pool = make([]T, 0, chunk)
+	}
+	p := *pool
+	*pool = p[:len(p)+n]
+	return p[len(p) : len(p) : len(p)+n]
+}
+
+// outputs reads the requested outputs, null for none.
+func (d *requestDecoder) outputs() ([]string, error) {
+	switch d.next() {
+	case '[':
+	case 'n':
+		return nil, d.literal("null")
+	default:
+		return nil, d.typeError("outputs", "an array")
+	}
+	if err := d.open(); err != nil {
+		return nil, err
+	}
+	var names []string
+	for first := true; ; first = false {
+		more, err := d.element(first)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return names, nil
+		}
+		var name string
+		switch d.buf[d.pos] {
+		case '{':
+			name, err = d.output(len(names))
+		case 'n': // as encoding/json: an output with nothing set
+			err = d.literal("null")
+		default:
+			err = d.typeError(fmt.Sprintf("outputs[%d]", len(names)), "an object")
+		}
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+}
+
+// output reads one requested output's object and returns its name.
+func (d *requestDecoder) output(i int) (name string, err error) {
+	if err := d.open(); err != nil {
+		return "", err
+	}
+	var seen uint8
+	for first := true; ; first = false {
+		key, plain, ok, err := d.member(first)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return name, nil
+		}
+		k, err := matchKey(key, plain, outputKeys, &seen)
+		switch {
+		case err != nil:
+		case k == "name":
+			name, err = d.optString("name")
+		case k == "parameters":
+			_, err = d.parameters(false)
+		default:
+			err = d.skip()
+		}
+		if err != nil {
+			return "", fmt.Errorf("outputs[%d]: %w", i, err)
+		}
+	}
+}
+
+// check reports what makes a read input unusable: no name, a bad shape, an
+// unsupported datatype, data not of the datatype or not of the shape's
+// size, in that order.
+func (in *pendingInput) check() error {
+	bad := func(format string, args ...any) error {
+		return &runtime.InputError{Tensor: in.Name, Msg: fmt.Sprintf(format, args...)}
+	}
+	if in.Name == "" {
+		return bad("input has no name")
+	}
+	n, err := runtime.Elements(in.Shape)
+	if err != nil {
+		return bad("%v", err)
+	}
+	switch {
+	case in.Datatype == "":
+		return bad("no datatype (want FP32, FP64, INT32, INT64, BOOL or BYTES)")
+	case !supported(in.Datatype):
+		return bad("datatype %q not supported (want FP32, FP64, INT32, INT64, BOOL or BYTES)", in.Datatype)
+	}
+	switch {
+	case !in.hasData:
+		return bad(`data is not %s: no "data"`, in.Datatype)
+	case in.dataErr != "":
+		return bad("data is not %s: %s", in.Datatype, in.dataErr)
+	}
+	if got := in.Len(); got != n {
+		return bad("shape %v holds %d elements but data has %d", in.Shape, n, got)
+	}
+	return nil
+}
+
+// appendResponse appends resp to dst as the protocol's JSON response body:
+// the bytes encoding/json gives for encodeResponse(resp) (without
+// json.Encoder's trailing newline), except that NaN and infinities in FP64
+// data are null as in FP32 data, where encoding/json fails. On an error,
+// dst is returned as it was.
+func appendResponse(dst []byte, resp *Response) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, `{"model_name":`...)
+	dst = appendString(dst, resp.Model)
+	dst = append(dst, `,"model_version":`...)
+	dst = appendString(dst, resp.Version)
+	dst = append(dst, `,"id":`...)
+	dst = appendString(dst, resp.ID)
+	if len(resp.Parameters) > 0 {
+		p, err := json.Marshal(resp.Parameters)
+		if err != nil {
+			return dst[:start], fmt.Errorf("encode response parameters: %w", err)
+		}
+		dst = append(dst, `,"parameters":`...)
+		dst = append(dst, p...)
+	}
+	dst = append(dst, `,"outputs":[`...)
+	for i, t := range resp.Outputs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":`...)
+		dst = appendString(dst, t.Name)
+		dst = append(dst, `,"shape":`...)
+		dst = appendInts(dst, t.Shape)
+		dst = append(dst, `,"datatype":`...)
+		dst = appendString(dst, t.Datatype)
+		dst = append(dst, `,"data":`...)
+		var err error
+		if dst, err = appendData(dst, t.Data); err != nil {
+			return dst[:start], fmt.Errorf("encode output %q: %w", t.Name, err)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...), nil
+}
+
+// appendData appends a tensor's data as a flat JSON array (null for a nil
+// slice, as encoding/json renders one).
+func appendData(dst []byte, data any) ([]byte, error) {
+	switch d := data.(type) {
+	case []float32:
+		return appendArray(dst, d, func(b []byte, v float32) []byte { return appendFloat(b, float64(v), 32) }), nil
+	case []float64:
+		return appendArray(dst, d, func(b []byte, v float64) []byte { return appendFloat(b, v, 64) }), nil
+	case []int32:
+		return appendArray(dst, d, func(b []byte, v int32) []byte { return strconv.AppendInt(b, int64(v), 10) }), nil
+	case []int64:
+		return appendInts(dst, d), nil
+	case []bool:
+		return appendArray(dst, d, strconv.AppendBool), nil
+	case []string:
+		return appendArray(dst, d, appendString), nil
+	}
+	b, err := json.Marshal(data) // not a Tensor's data type: as encoding/json did
+	return append(dst, b...), err
+}
+
+func appendInts(dst []byte, d []int64) []byte {
+	return appendArray(dst, d, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) })
+}
+
+func encodeResponse(resp *Response) jsonResponse {
+	out := jsonResponse{ModelName: resp.Model, ModelVersion: resp.Version, ID: resp.ID, Parameters: resp.Parameters,
+		Outputs: make([]jsonOutput, len(resp.Outputs))}
+	for i, t := range resp.Outputs {
+		out.Outputs[i] = jsonOutput{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Data: jsonSafe(t.Data)}
+	}
+	return out
 }
 
 // nullableFloat decodes a JSON number, or null as NaN (a missing value).
@@ -183,23 +805,6 @@ func toFloat32(d []nullableFloat) []float32 {
 	out := make([]float32, len(d))
 	for i, v := range d {
 		out[i] = float32(v)
-	}
-	return out
-}
-
-func toFloat64(d []nullableFloat) []float64 {
-	out := make([]float64, len(d))
-	for i, v := range d {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-func encodeResponse(resp *Response) jsonResponse {
-	out := jsonResponse{ModelName: resp.Model, ModelVersion: resp.Version, ID: resp.ID, Parameters: resp.Parameters,
-		Outputs: make([]jsonOutput, len(resp.Outputs))}
-	for i, t := range resp.Outputs {
-		out.Outputs[i] = jsonOutput{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Data: jsonSafe(t.Data)}
 	}
 	return out
 }

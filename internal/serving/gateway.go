@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/runtime"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
@@ -23,6 +24,7 @@ import (
 type Registry interface {
 	Resolve(ctx context.Context, ref slipway.Ref) (slipway.Version, string, error)
 	ReadArtifact(ctx context.Context, v slipway.Version) ([]byte, error)
+	Model(ctx context.Context, name string) (slipway.Model, error)
 	RouteStore
 }
 
@@ -54,6 +56,7 @@ type Gateway struct {
 	routeMu sync.Mutex
 
 	mirror mirrorPool
+	obs    Observer // nil: measurements are dropped
 }
 
 // NewGateway returns a gateway over reg.
@@ -291,6 +294,31 @@ func (g *Gateway) Infer(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	outs, err := g.predict(ctx, req, version)
+	latency := time.Since(start)
+	if !errors.Is(err, slipway.ErrNotFound) { // no series for versions that do not exist
+		g.observer().Record(telemetry.Observation{
+			Model: req.Model, Version: version, RequestID: req.ID,
+			Outcome: outcome(err), Latency: latency, Inputs: req.Inputs, Outputs: outs,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Shadows get the request only after the primary answered, and never
+	// make it wait: a full queue drops the copy.
+	for i := range decision.NMirrors {
+		g.sendMirror(mirrorJob{model: req.Model, primary: version, shadow: decision.Mirrors[i], inputs: req.Inputs, outputs: outs, primaryLatency: latency})
+	}
+	if outs, err = selectOutputs(outs, req.Outputs); err != nil {
+		return nil, err
+	}
+	return &Response{ID: req.ID, Model: req.Model, Version: version, Outputs: outs, Parameters: req.Parameters}, nil
+}
+
+// predict runs the request on version, loading it if needed.
+func (g *Gateway) predict(ctx context.Context, req *Request, version string) ([]runtime.Tensor, error) {
 	if err := g.checkBatch(req.Inputs); err != nil {
 		return nil, err
 	}
@@ -302,19 +330,7 @@ func (g *Gateway) Infer(ctx context.Context, req *Request) (*Response, error) {
 	if err := checkMissing(e.pred, req.Inputs); err != nil {
 		return nil, err
 	}
-	outs, err := e.pred.Predict(ctx, req.Inputs)
-	if err != nil {
-		return nil, err
-	}
-	// Shadows get the request only after the primary answered, and never
-	// make it wait: a full queue drops the copy.
-	for i := range decision.NMirrors {
-		g.mirror.send(mirrorJob{model: req.Model, primary: version, shadow: decision.Mirrors[i], inputs: req.Inputs, outputs: outs})
-	}
-	if outs, err = selectOutputs(outs, req.Outputs); err != nil {
-		return nil, err
-	}
-	return &Response{ID: req.ID, Model: req.Model, Version: version, Outputs: outs, Parameters: req.Parameters}, nil
+	return e.pred.Predict(ctx, req.Inputs)
 }
 
 // choose picks the version that answers, and the shadows that get a copy:

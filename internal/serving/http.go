@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/runtime"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
 // Response headers naming who answered.
@@ -28,6 +29,15 @@ type HTTP struct {
 	MaxBodyBytes int64
 	// ServerVersion is reported by GET /v2.
 	ServerVersion string
+	// Feedback receives ground truth joined by request id; nil answers
+	// the feedback endpoint with 501.
+	Feedback FeedbackSink
+}
+
+// FeedbackSink joins feedback to the predictions it is about;
+// telemetry.Recorder implements it.
+type FeedbackSink interface {
+	Feedback(model string, f telemetry.Feedback) (telemetry.FeedbackResult, error)
 }
 
 // NewHTTP returns the inference handler over g.
@@ -47,6 +57,7 @@ func NewHTTP(g *Gateway) *HTTP {
 	h.mux.HandleFunc("POST /v2/models/{model}/infer", h.infer)
 	h.mux.HandleFunc("POST /v2/models/{model}/versions/{version}/infer", h.infer)
 	h.mux.HandleFunc("POST /v1/models/{target}", h.predictV1)
+	h.mux.HandleFunc("POST /v2/models/{model}/feedback", h.feedback)
 	return h
 }
 
@@ -155,6 +166,35 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// feedback serves POST /v2/models/{model}/feedback:
+// {"id": "...", "label": 1, "reward": 0.5, "values": {"revenue": 12.5}}.
+// The answer says whether it joined a prediction, and which version made
+// it; feedback for an unknown or expired id is counted, not lost.
+func (h *HTTP) feedback(w http.ResponseWriter, r *http.Request) {
+	if h.Feedback == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this server does not take feedback"})
+		return
+	}
+	model := r.PathValue("model")
+	if _, err := h.g.reg.Model(r.Context(), model); err != nil {
+		writeInferError(w, err)
+		return
+	}
+	var f telemetry.Feedback
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		writeInferError(w, slipway.Errorf(slipway.ErrInvalid, "feedback body: %v (want {\"id\", \"label\", \"reward\", \"values\"})", err))
+		return
+	}
+	res, err := h.Feedback.Feedback(model, f)
+	if err != nil {
+		writeInferError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // predictV1 serves POST /v1/models/{model}:predict with

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -132,6 +133,95 @@ func (s *scanner) element(first bool) (bool, error) {
 	return true, nil
 }
 
+// matchKey returns which of keys the object key is (raw contents, plain
+// as str says), "" for none, and marks it in seen, one bit per entry of
+// keys, refusing a key seen before. Like encoding/json, it matches the
+// key's value exactly, or else case-insensitively (with Unicode case
+// folding).
+func matchKey(key []byte, plain bool, keys []string, seen *uint8) (string, error) {
+	k := -1
+	if plain {
+		for i, name := range keys {
+			if string(key) == name {
+				k = i
+				break
+			}
+		}
+	}
+	if k < 0 {
+		if !plain {
+			key = appendUnquoted(nil, key)
+		}
+		for i, name := range keys {
+			if bytes.EqualFold(key, []byte(name)) {
+				k = i
+				break
+			}
+		}
+	}
+	if k < 0 {
+		return "", nil
+	}
+	if *seen&(1<<k) != 0 {
+		return "", fmt.Errorf("duplicate key %q", keys[k])
+	}
+	*seen |= 1 << k
+	return keys[k], nil
+}
+
+// elementWalker moves through a data array's elements in row-major
+// order. When the first element is an array, arrays nest to any depth and
+// are flattened, ragged ones too, as the encoding/json-based decoder did;
+// otherwise the array is flat and an array among its elements is the
+// element reader's to refuse.
+type elementWalker struct {
+	open    int  // arrays open within the data value
+	nested  bool // the first element is an array
+	started bool
+}
+
+// next moves to the next element and reports whether there is one. The
+// scanner is at the data's '[' on the first call, and after the previous
+// element on the others.
+func (w *elementWalker) next(s *scanner) (bool, error) {
+	due, empty := false, false // an element is due; an array was just opened
+	if !w.started {
+		if err := s.open(); err != nil {
+			return false, err
+		}
+		w.started, w.open = true, 1
+		w.nested = s.next() == '['
+		due, empty = true, true
+	}
+	for {
+		c := s.next()
+		switch {
+		case c == ']' && (empty || !due): // not after a comma
+			s.close()
+			if w.open--; w.open == 0 {
+				return false, nil
+			}
+			due = false
+		case due && c == '[' && w.nested:
+			if err := s.open(); err != nil {
+				return false, err
+			}
+			w.open++
+			empty = true
+		case due:
+			if s.pos == len(s.buf) {
+				return false, s.fail()
+			}
+			return true, nil
+		case c == ',':
+			s.pos++
+			due, empty = true, false
+		default:
+			return false, s.fail()
+		}
+	}
+}
+
 // strSpecial marks the bytes that end a string's plain run: the quote, a
 // backslash, control characters (invalid unescaped) and non-ASCII bytes.
 var strSpecial = func() (t [256]bool) {
@@ -259,58 +349,127 @@ func appendUnquoted(dst, raw []byte) []byte {
 	return dst
 }
 
-// number consumes the number at pos and returns its text, checked against
-// JSON's grammar -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? (strconv
-// alone would also take "0x1p3", "Inf" or "1_000"). integer says it has
-// neither fraction nor exponent.
-func (s *scanner) number() (text []byte, integer bool, err error) {
+// number is a number's text, read by scanner.number.
+type number struct {
+	text    []byte
+	integer bool // no fraction or exponent
+	// When exact, the value is ±mant × 10^exp: at most 19 digits and a
+	// small exponent.
+	exact bool
+	neg   bool
+	mant  uint64
+	exp   int
+}
+
+// number consumes the number at pos, checked against JSON's grammar
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? (strconv alone would also
+// take "0x1p3", "Inf" or "1_000"), and gathers its digits on the way.
+func (s *scanner) number() (number, error) {
 	b, i := s.buf, s.pos
+	n := number{integer: true}
 	if i < len(b) && b[i] == '-' {
+		n.neg = true
 		i++
 	}
+	digits := 0 // digits in mant
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		i = digits(b, i+1)
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			n.mant = n.mant*10 + uint64(b[i]-'0')
+			digits++
+		}
 	default:
 		s.pos = i
-		return nil, false, s.fail()
+		return number{}, s.fail()
 	}
-	integer = true
 	if i < len(b) && b[i] == '.' {
-		integer = false
+		n.integer = false
 		if i++; i == len(b) || !isDigit(b[i]) {
 			s.pos = i
-			return nil, false, s.fail()
+			return number{}, s.fail()
 		}
-		i = digits(b, i)
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			n.mant = n.mant*10 + uint64(b[i]-'0')
+			n.exp--
+			digits++
+		}
 	}
+	n.exact = digits <= 19
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		integer = false
-		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+		n.integer = false
+		i++
+		neg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			neg = b[i] == '-'
 			i++
 		}
 		if i == len(b) || !isDigit(b[i]) {
 			s.pos = i
-			return nil, false, s.fail()
+			return number{}, s.fail()
 		}
-		i = digits(b, i)
+		e := 0
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			if e < 10000 {
+				e = e*10 + int(b[i]-'0')
+			}
+		}
+		if e >= 10000 {
+			n.exact = false
+		}
+		if neg {
+			e = -e
+		}
+		n.exp += e
 	}
-	text = b[s.pos:i]
+	n.text = b[s.pos:i]
 	s.pos = i
-	return text, integer, nil
+	return n, nil
+}
+
+// exactPow10 holds the powers of ten a float64 represents exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// float returns the number's value, as strconv.ParseFloat(text, 64) does.
+// When the digits and the power of ten are both exact float64s, one
+// correctly rounded multiplication or division gives it (strconv's own
+// first step); otherwise strconv does.
+func (n number) float() (float64, error) {
+	if n.exact && n.mant < 1<<53 && -22 <= n.exp && n.exp <= 22 {
+		f := float64(n.mant)
+		if n.exp < 0 {
+			f /= exactPow10[-n.exp]
+		} else {
+			f *= exactPow10[n.exp]
+		}
+		if n.neg {
+			f = -f
+		}
+		return f, nil
+	}
+	return strconv.ParseFloat(bytesString(n.text), 64)
+}
+
+// int returns the number's value as an integer of bits bits (32 or 64);
+// ok is false when it is not an integer or out of range.
+func (n number) int(bits int) (v int64, ok bool) {
+	switch {
+	case !n.integer:
+		return 0, false
+	case n.exact && n.mant < 1<<62:
+		v = int64(n.mant)
+		if n.neg {
+			v = -v
+		}
+		return v, bits == 64 || v == int64(int32(v))
+	}
+	v, err := strconv.ParseInt(bytesString(n.text), 10, bits)
+	return v, err == nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// digits returns the index of the first non-digit in b at or after i.
-func digits(b []byte, i int) int {
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i
-}
 
 // literal consumes word (true, false or null), which must be at pos.
 func (s *scanner) literal(word string) error {
@@ -362,7 +521,7 @@ func (s *scanner) skip() error {
 	case c == 'n':
 		return s.literal("null")
 	case c == '-' || isDigit(c):
-		_, _, err := s.number()
+		_, err := s.number()
 		return err
 	}
 	return s.fail()
@@ -480,4 +639,20 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 		dst = dst[:n-1]
 	}
 	return dst
+}
+
+// appendArray appends d as a JSON array of elements appended by appendOne,
+// or null for a nil slice, as encoding/json renders one.
+func appendArray[T any](dst []byte, d []T, appendOne func([]byte, T) []byte) []byte {
+	if d == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, v := range d {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendOne(dst, v)
+	}
+	return append(dst, ']')
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/runtime"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
 // mirrorJob is one copy of a request for a shadow version, with what the
@@ -36,18 +37,28 @@ type mirrorPool struct {
 }
 
 // send queues a job, or drops and counts it when the queue is full (or
-// the pool is not running).
-func (m *mirrorPool) send(j mirrorJob) {
+// the pool is not running); it reports whether the job was queued.
+func (m *mirrorPool) send(j mirrorJob) bool {
 	if m.queue == nil {
 		m.dropped.Add(1)
-		return
+		return false
 	}
 	select {
 	case m.queue <- j:
 		m.sent.Add(1)
+		return true
 	default:
 		m.dropped.Add(1)
+		return false
 	}
+}
+
+func (g *Gateway) sendMirror(j mirrorJob) {
+	result := telemetry.MirrorSent
+	if !g.mirror.send(j) {
+		result = telemetry.MirrorDropped
+	}
+	g.observer().MirrorResult(j.model, j.shadow, result)
 }
 
 func (m *mirrorPool) start(size, workers int, run func(context.Context, mirrorJob)) {
@@ -109,12 +120,16 @@ func (g *Gateway) StartMirrors(queue, workers int) {
 func (g *Gateway) shadow(ctx context.Context, j mirrorJob) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	e, err := g.loaded(ctx, j.model, j.shadow)
+	var outs []runtime.Tensor
 	if err == nil {
 		e.lastUse.Store(g.now().UnixNano())
-		_, err = e.pred.Predict(ctx, j.inputs)
+		outs, err = e.pred.Predict(ctx, j.inputs)
 	}
 	if err != nil {
 		g.mirror.failed.Add(1)
+		g.observer().MirrorResult(j.model, j.shadow, telemetry.MirrorFailed)
 	}
+	g.observer().Compare(j.model, j.primary, j.shadow, j.outputs, outs, j.primaryLatency, time.Since(start), err)
 }

@@ -33,6 +33,7 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 			var t *traffic.Table
 			if t, err = traffic.Compile(p); err == nil {
 				g.router.Set(c.Model, t)
+				g.observer().SetRouteWeights(c.Model, routeWeights(p))
 				continue
 			}
 		}
@@ -62,6 +63,7 @@ func (g *Gateway) SetRoute(ctx context.Context, model string, p traffic.Policy, 
 		return slipway.RouteChange{}, err
 	}
 	g.router.Set(model, t)
+	g.observer().SetRouteWeights(model, routeWeights(p))
 	return c, nil
 }
 
@@ -74,6 +76,7 @@ func (g *Gateway) ClearRoute(ctx context.Context, model, actor, reason string) e
 		return err
 	}
 	g.router.Delete(model)
+	g.observer().SetRouteWeights(model, nil)
 	return nil
 }
 
