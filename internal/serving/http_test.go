@@ -114,7 +114,27 @@ type inferResponse struct {
 	Error string `json:"error"`
 }
 
+// post sends an inference request and decodes the answer.
 func post(t testing.TB, url string, body []byte, header ...string) (*http.Response, inferResponse) {
+	t.Helper()
+	resp, raw := send(t, url, body, header...)
+	var out inferResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response is not JSON: %s", raw)
+	}
+	return resp, out
+}
+
+// postRaw sends an inference request and returns the status, the body
+// and the version header.
+func postRaw(t testing.TB, url string, body []byte, header ...string) (int, []byte, string) {
+	t.Helper()
+	resp, raw := send(t, url, body, header...)
+	return resp.StatusCode, raw, resp.Header.Get("X-Slipway-Version")
+}
+
+// send posts body with the header name/value pairs given.
+func send(t testing.TB, url string, body []byte, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	for i := 0; i+1 < len(header); i += 2 {
@@ -126,11 +146,7 @@ func post(t testing.TB, url string, body []byte, header ...string) (*http.Respon
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out inferResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON: %s", raw)
-	}
-	return resp, out
+	return resp, raw
 }
 
 func referenceScores(t testing.TB, version string) []float64 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,23 +16,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/server"
 	"github.com/slipway-ml/slipway/internal/traffic"
 )
-
-// postRaw sends an inference request with headers and returns the status,
-// the body bytes and the version header.
-func postRaw(t testing.TB, url string, body []byte, header ...string) (int, []byte, string) {
-	t.Helper()
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, resp.Header.Get("X-Slipway-Version")
-}
 
 func TestRoutesSplitStickySegments(t *testing.T) {
 	url, _ := gateway(t)
