@@ -1,4 +1,4 @@
--- wrk script for bench/serving: POSTs Open Inference Protocol v2 requests,
+-- wrk script for bench/serving and bench/routing: POSTs Open Inference Protocol v2 requests,
 -- one holdout row each, and prints a machine-readable RESULT line.
 --
 -- Environment:
