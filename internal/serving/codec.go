@@ -361,8 +361,8 @@ func (d *requestDecoder) shape() ([]int64, error) {
 
 // dimension reads one integer of a shape.
 func (d *requestDecoder) dimension() (int64, error) {
-	n, err := d.number()
-	if err != nil {
+	var n number
+	if err := d.number(&n); err != nil {
 		return 0, err
 	}
 	if v, ok := n.int(64); ok {
@@ -485,6 +485,7 @@ func (d *requestDecoder) hint(shape []int64) int {
 func readFloats[T float32 | float64](d *requestDecoder, pool *[]T, hint int) (any, string, error) {
 	out := carve(pool, hint)
 	var w elementWalker
+	var n number
 	for {
 		if more, err := w.next(&d.scanner); !more {
 			return nonNil(out), "", err
@@ -497,8 +498,7 @@ func readFloats[T float32 | float64](d *requestDecoder, pool *[]T, hint int) (an
 		if c != '-' && !isDigit(c) {
 			return nil, elementProblem(len(out), kindOf(c)), nil
 		}
-		n, err := d.number()
-		if err != nil {
+		if err := d.number(&n); err != nil {
 			return nil, elementProblem(len(out), "not a value"), nil
 		}
 		// float32 rounds the float64, as encoding/json-based decoding
@@ -514,6 +514,7 @@ func readFloats[T float32 | float64](d *requestDecoder, pool *[]T, hint int) (an
 func readInts[T int32 | int64](d *requestDecoder, pool *[]T, hint, bits int) (any, string, error) {
 	out := carve(pool, hint)
 	var w elementWalker
+	var n number
 	for {
 		if more, err := w.next(&d.scanner); !more {
 			return nonNil(out), "", err
@@ -521,8 +522,7 @@ func readInts[T int32 | int64](d *requestDecoder, pool *[]T, hint, bits int) (an
 		if c := d.buf[d.pos]; c != '-' && !isDigit(c) {
 			return nil, elementProblem(len(out), kindOf(c)), nil
 		}
-		n, err := d.number()
-		if err != nil {
+		if err := d.number(&n); err != nil {
 			return nil, elementProblem(len(out), "not a value"), nil
 		}
 		v, ok := n.int(bits)

@@ -361,12 +361,14 @@ type number struct {
 	exp   int
 }
 
-// number consumes the number at pos, checked against JSON's grammar
-// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? (strconv alone would also
-// take "0x1p3", "Inf" or "1_000"), and gathers its digits on the way.
-func (s *scanner) number() (number, error) {
+// number consumes the number at pos into n, checked against JSON's
+// grammar -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? (strconv alone
+// would also take "0x1p3", "Inf" or "1_000"), gathering its digits on the
+// way. (n is an argument, not a result, to spare copying it on the hot
+// path.)
+func (s *scanner) number(n *number) error {
 	b, i := s.buf, s.pos
-	n := number{integer: true}
+	*n = number{integer: true}
 	if i < len(b) && b[i] == '-' {
 		n.neg = true
 		i++
@@ -382,13 +384,13 @@ func (s *scanner) number() (number, error) {
 		}
 	default:
 		s.pos = i
-		return number{}, s.fail()
+		return s.fail()
 	}
 	if i < len(b) && b[i] == '.' {
 		n.integer = false
 		if i++; i == len(b) || !isDigit(b[i]) {
 			s.pos = i
-			return number{}, s.fail()
+			return s.fail()
 		}
 		for ; i < len(b) && isDigit(b[i]); i++ {
 			n.mant = n.mant*10 + uint64(b[i]-'0')
@@ -407,7 +409,7 @@ func (s *scanner) number() (number, error) {
 		}
 		if i == len(b) || !isDigit(b[i]) {
 			s.pos = i
-			return number{}, s.fail()
+			return s.fail()
 		}
 		e := 0
 		for ; i < len(b) && isDigit(b[i]); i++ {
@@ -425,7 +427,7 @@ func (s *scanner) number() (number, error) {
 	}
 	n.text = b[s.pos:i]
 	s.pos = i
-	return n, nil
+	return nil
 }
 
 // exactPow10 holds the powers of ten a float64 represents exactly.
@@ -436,7 +438,7 @@ var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 
 // When the digits and the power of ten are both exact float64s, one
 // correctly rounded multiplication or division gives it (strconv's own
 // first step); otherwise strconv does.
-func (n number) float() (float64, error) {
+func (n *number) float() (float64, error) {
 	if n.exact && n.mant < 1<<53 && -22 <= n.exp && n.exp <= 22 {
 		f := float64(n.mant)
 		if n.exp < 0 {
@@ -454,7 +456,7 @@ func (n number) float() (float64, error) {
 
 // int returns the number's value as an integer of bits bits (32 or 64);
 // ok is false when it is not an integer or out of range.
-func (n number) int(bits int) (v int64, ok bool) {
+func (n *number) int(bits int) (v int64, ok bool) {
 	switch {
 	case !n.integer:
 		return 0, false
@@ -521,8 +523,8 @@ func (s *scanner) skip() error {
 	case c == 'n':
 		return s.literal("null")
 	case c == '-' || isDigit(c):
-		_, err := s.number()
-		return err
+		var n number
+		return s.number(&n)
 	}
 	return s.fail()
 }

@@ -72,13 +72,14 @@ func checkJSONText(t *testing.T, text []byte) {
 			t.Fatalf("string %q reads as %q, encoding/json %q (%v)", text, got, want, err)
 		}
 	case c == '-' || isDigit(c):
-		n, _ := s.number()
-		checkNumber(t, n)
+		var n number
+		s.number(&n)
+		checkNumber(t, &n)
 	}
 }
 
 // checkNumber holds number's value to strconv's.
-func checkNumber(t *testing.T, n number) {
+func checkNumber(t *testing.T, n *number) {
 	t.Helper()
 	got, err := n.float()
 	want, wantErr := strconv.ParseFloat(string(n.text), 64)
@@ -123,11 +124,11 @@ func TestNumberMatchesStrconv(t *testing.T) {
 				continue
 			}
 			s := scanner{buf: []byte(text)}
-			n, err := s.number()
-			if err != nil || s.pos != len(text) {
+			var n number
+			if err := s.number(&n); err != nil || s.pos != len(text) {
 				t.Fatalf("%s: %v at %d", text, err, s.pos)
 			}
-			checkNumber(t, n)
+			checkNumber(t, &n)
 		}
 	}
 }
