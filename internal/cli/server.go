@@ -3,6 +3,7 @@ package cli
 import (
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,11 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
 	fl.StringVar(&cfg.GRPCAddr, "grpc", ":8081", "Open Inference Protocol gRPC listen address (empty: no gRPC)")
 	fl.StringVar(&cfg.Store, "store", "", "metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://user@host:5432/db")
+	fl.IntVar(&cfg.Telemetry.JoinSize, "feedback-join-size", 100_000, "predictions kept waiting for their feedback")
+	fl.DurationVar(&cfg.Telemetry.JoinTTL, "feedback-ttl", time.Hour, "how long a prediction waits for its feedback")
+	fl.DurationVar(&cfg.Telemetry.Retention, "telemetry-retention", time.Hour, "how much telemetry history is kept in memory")
+	fl.IntVar(&cfg.MirrorQueue, "mirror-queue", 1024, "shadow copies waiting to run; more are dropped and counted")
+	fl.IntVar(&cfg.MirrorWorkers, "mirror-workers", 2, "shadow copies run at once")
 	fl.StringVar(&cfg.Blobs, "blobs", "", "artifact store: empty for --data/blobs, or a bucket URL such as s3://bucket?region=eu-west-1")
 	return cmd
 }
