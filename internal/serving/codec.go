@@ -11,23 +11,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
-// The Open Inference Protocol's JSON response body, as encoding/json
-// renders it; appendResponse writes the same bytes without reflection.
-type (
-	jsonResponse struct {
-		ModelName    string         `json:"model_name"`
-		ModelVersion string         `json:"model_version"`
-		ID           string         `json:"id"`
-		Parameters   map[string]any `json:"parameters,omitempty"`
-		Outputs      []jsonOutput   `json:"outputs"`
-	}
-	jsonOutput struct {
-		Name     string  `json:"name"`
-		Shape    []int64 `json:"shape"`
-		Datatype string  `json:"datatype"`
-		Data     any     `json:"data"`
-	}
-)
 
 // decodeRequest parses an inference body into a Request, checking every
 // tensor's datatype, shape and element count.
@@ -774,15 +757,6 @@ func appendData(dst []byte, data any) ([]byte, error) {
 
 func appendInts(dst []byte, d []int64) []byte {
 	return appendArray(dst, d, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) })
-}
-
-func encodeResponse(resp *Response) jsonResponse {
-	out := jsonResponse{ModelName: resp.Model, ModelVersion: resp.Version, ID: resp.ID, Parameters: resp.Parameters,
-		Outputs: make([]jsonOutput, len(resp.Outputs))}
-	for i, t := range resp.Outputs {
-		out.Outputs[i] = jsonOutput{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Data: jsonSafe(t.Data)}
-	}
-	return out
 }
 
 // nullableFloat decodes a JSON number, or null as NaN (a missing value).

@@ -978,3 +978,30 @@ func toFloat64Std(d []nullableFloat) []float64 {
 	}
 	return out
 }
+
+// The response as encoding/json rendered it before appendResponse; the
+// reference appendResponse is checked against.
+type (
+	jsonResponse struct {
+		ModelName    string         `json:"model_name"`
+		ModelVersion string         `json:"model_version"`
+		ID           string         `json:"id"`
+		Parameters   map[string]any `json:"parameters,omitempty"`
+		Outputs      []jsonOutput   `json:"outputs"`
+	}
+	jsonOutput struct {
+		Name     string  `json:"name"`
+		Shape    []int64 `json:"shape"`
+		Datatype string  `json:"datatype"`
+		Data     any     `json:"data"`
+	}
+)
+
+func encodeResponse(resp *Response) jsonResponse {
+	out := jsonResponse{ModelName: resp.Model, ModelVersion: resp.Version, ID: resp.ID, Parameters: resp.Parameters,
+		Outputs: make([]jsonOutput, len(resp.Outputs))}
+	for i, t := range resp.Outputs {
+		out.Outputs[i] = jsonOutput{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Data: jsonSafe(t.Data)}
+	}
+	return out
+}

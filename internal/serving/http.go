@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/runtime"
@@ -113,8 +114,26 @@ func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
 		writeInferError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, encodeResponse(resp))
+	bp := responseBuffers.Get().(*[]byte)
+	out, err := appendResponse((*bp)[:0], resp)
+	if err != nil {
+		responseBuffers.Put(bp)
+		writeInferError(w, err)
+		return
+	}
+	out = append(out, '\n')
+	setAnswerHeaders(w, resp)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	if cap(out) <= 64<<10 { // keep small buffers only
+		*bp = out
+		responseBuffers.Put(bp)
+	}
 }
+
+// responseBuffers recycles the buffers inference answers are written to.
+var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // run fills in what the URL and headers say and calls the gateway,
 // setting the headers every answer carries.
@@ -159,10 +178,6 @@ func writeInferError(w http.ResponseWriter, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	if resp, ok := v.(jsonResponse); ok {
-		w.Header().Set(HeaderVersion, resp.ModelVersion)
-		w.Header().Set(HeaderRequestID, resp.ID)
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
