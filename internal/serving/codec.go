@@ -11,7 +11,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
-
 // decodeRequest parses an inference body into a Request, checking every
 // tensor's datatype, shape and element count.
 //
