@@ -124,3 +124,49 @@ func predictions(resp *Response) any {
 	}
 	return rows
 }
+
+// nullableFloat decodes a JSON number, or null as NaN (a missing value).
+type nullableFloat float64
+
+func (f *nullableFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = nullableFloat(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = nullableFloat(v)
+	return nil
+}
+
+func toFloat32(d []nullableFloat) []float32 {
+	out := make([]float32, len(d))
+	for i, v := range d {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// jsonSafe replaces NaN and infinities, which JSON cannot carry, by null.
+func jsonSafe(d any) any {
+	f32, ok := d.([]float32)
+	if !ok {
+		return d
+	}
+	for _, v := range f32 {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			out := make([]any, len(f32))
+			for i, v := range f32 {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					out[i] = nil
+				} else {
+					out[i] = v
+				}
+			}
+			return out
+		}
+	}
+	return d
+}
