@@ -689,4 +689,3 @@ func (in *pendingInput) check() error {
 	}
 	return nil
 }
-

@@ -72,4 +72,3 @@ func appendData(dst []byte, data any) ([]byte, error) {
 func appendInts(dst []byte, d []int64) []byte {
 	return appendArray(dst, d, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) })
 }
-
