@@ -45,7 +45,8 @@ PATH_INFER=/v2/models/fraud/infer
 TIMEOUT=2s # every remote version's timeout in slipway, and nginx's proxy timeouts
 
 log() { printf '== %3ds %s\n' "$SECONDS" "$*" >&2; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 # --- dependencies -----------------------------------------------------------
 need_pkgs=()
@@ -104,37 +105,7 @@ wait_ready() {
 	die "$1 not ready at $2 after 15 s"
 }
 
-# cpu_ticks PID...: user+system clock ticks of the PIDs and their children
-# (nginx's workers), alive ones only.
-cpu_ticks() {
-	local p t=0 f q
-	for q in "$@"; do
-		for p in "$q" $(pgrep -P "$q" || true); do
-			f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-			f=${f##*) } # fields after the command name; utime and stime are the 12th and 13th
-			set -- $f
-			t=$((t + ${12} + ${13}))
-		done
-	done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
-# busy_ticks: user, nice and system clock ticks of the whole machine.
-busy_ticks() { awk '/^cpu / {print $2 + $3 + $4; exit}' /proc/stat; }
 
-# wait_quiet: on a shared machine, waits up to QUIET_WAIT seconds for the
-# machine to use under 0.15 cores over half a second (our servers are idle
-# between points), so a point does not start in someone's build.
-wait_quiet() {
-	local i b0 b1
-	for ((i = 0; i < QUIET_WAIT * 2; i++)); do
-		b0=$(busy_ticks)
-		sleep 0.5
-		b1=$(busy_ticks)
-		((200 * (b1 - b0) <= 15 * HZ)) && return 0
-	done
-	log "the machine is busy with other work; measuring anyway (see the other CPU column)"
-}
 
 # --- build ---------------------------------------------------------------------
 if [[ ${SKIP_BUILD:-} != 1 || ! -x $BIN ]]; then
@@ -318,7 +289,6 @@ point() {
 		"$key" "$c" "${R[$key,rps]}" "$(ms "${R[$key,p50_us]}")" "$(ms "${R[$key,p99_us]}")" "${R[$key,errors]}" \
 		"${R[$key,a_pct]}" "${R[$key,mirror_pct]}" "${R[$key,mirror_slipway]}" "${R[$key,router_cpu]}" "${R[$key,backend_cpu]}" "${R[$key,wrk_cpu]}" "${R[$key,other_cpu]}")"
 }
-ms() { awk -v us="$1" 'BEGIN {printf "%.3f", us / 1000}'; }
 
 # measure KEY ROUTER URL CONCURRENCY SECONDS: a point, run once more when
 # other work on the machine disturbed it (while retries are left); the run
@@ -384,8 +354,6 @@ service_p=$(service_ms p)
 service_slow=$(service_ms slow)
 
 # --- report ------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == ">=") ? x >= t : x <= t; print ok ? "met" : "MISSED"}'; }
 # mean_p99 ROUTER MIRROR: mean of the p99s of the isolation points.
 mean_p99() {
 	local k s=0 n=0

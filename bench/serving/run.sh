@@ -35,7 +35,8 @@ BIN=bin/slipway
 PATH_INFER=/v2/models/fraud/infer
 
 log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 # --- dependencies -----------------------------------------------------------
 need_pkgs=()
@@ -85,35 +86,7 @@ wait_ready() {
 	die "$1 not ready at $2 after 15 s"
 }
 
-# cpu_ticks PID: user+system clock ticks of PID and its children (the
-# uvicorn workers), alive ones only.
-cpu_ticks() {
-	local p t=0 f
-	for p in "$1" $(pgrep -P "$1" || true); do
-		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		f=${f##*) } # fields after the command name; utime and stime are the 12th and 13th
-		set -- $f
-		t=$((t + ${12} + ${13}))
-	done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
-# busy_ticks: user, nice and system clock ticks of the whole machine.
-busy_ticks() { awk '/^cpu / {print $2 + $3 + $4; exit}' /proc/stat; }
 
-# wait_quiet: on a shared machine, waits up to QUIET_WAIT seconds for
-# other processes to use under 0.15 cores over half a second (our servers
-# are idle between points), so a point does not start in someone's build.
-wait_quiet() {
-	local i b0 b1
-	for ((i = 0; i < QUIET_WAIT * 2; i++)); do
-		b0=$(busy_ticks)
-		sleep 0.5
-		b1=$(busy_ticks)
-		((200 * (b1 - b0) <= 15 * HZ)) && return 0
-	done
-	log "the machine is busy with other work; measuring anyway (see the other CPU column)"
-}
 
 # --- build and the in-process half of the overhead ---------------------------
 if [[ ${SKIP_BUILD:-} != 1 || ! -x $BIN ]]; then
@@ -189,7 +162,6 @@ point() {
 		"${R[$name,$c,rps]}" "$(ms "${R[$name,$c,p50_us]}")" "$(ms "${R[$name,$c,p99_us]}")" "${R[$name,$c,errors]}" \
 		"${R[$name,$c,server_cpu]}" "${R[$name,$c,wrk_cpu]}" "${R[$name,$c,other_cpu]}")"
 }
-ms() { awk -v us="$1" 'BEGIN {printf "%.3f", us / 1000}'; }
 
 log "warming up ($WARMUP s each)"
 for s in slipway peer; do
@@ -207,8 +179,6 @@ for c in $CONCURRENCY; do
 done
 
 # --- report --------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == ">=") ? x >= t : x <= t; print ok ? "met" : "MISSED"}'; }
 
 slipway_version=$("$BIN" version 2>/dev/null | head -1 | awk '{print $NF}')
 py_versions=$("$PY" - <<'EOF'
