@@ -221,7 +221,7 @@ func (g *Gateway) load(ctx context.Context, e *entry, model, version string) {
 	ctx = context.WithoutCancel(ctx)
 	v, _, err := g.reg.Resolve(ctx, slipway.Ref{Model: model, Selector: version})
 	if err == nil && v.Version != version {
-		err = fmt.Errorf("%w: %s is an alias; name the version or leave it out", slipway.ErrNotFound, key(model, version))
+		err = slipway.Errorf(slipway.ErrNotFound, "%s is an alias, not a version: name the version (%s), or leave it out to let the gateway choose", key(model, version), v.Version)
 	}
 	var artifact []byte
 	if err == nil && v.Digest != "" {

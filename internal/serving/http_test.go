@@ -380,3 +380,14 @@ func TestInferONNXDigits(t *testing.T) {
 		t.Fatalf("wrong shape: %d %q", resp.StatusCode, out.Error)
 	}
 }
+
+// Pinning names versions, not aliases: the answer says which version the
+// alias means instead of guessing.
+func TestPinnedAliasIsRefusedWithTheVersion(t *testing.T) {
+	url, _ := gateway(t)
+	_, cols := holdout(t, examples+"fraud/holdout.csv")
+	resp, out := post(t, url+"/v2/models/fraud/versions/production/infer", inferBody(cols, 0, 1))
+	if resp.StatusCode != 404 || !strings.Contains(out.Error, "fraud@production is an alias, not a version: name the version (2.0.0)") {
+		t.Fatalf("%d %q", resp.StatusCode, out.Error)
+	}
+}
