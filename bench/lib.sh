@@ -4,6 +4,19 @@
 
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
+# wait_ready NAME URL PID LOG: polls URL/v2/health/ready for up to 15 s,
+# showing LOG and giving up at once if PID exits.
+wait_ready() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		curl -sf -o /dev/null "$2/v2/health/ready" && return 0
+		kill -0 "$3" 2>/dev/null || { cat "$4" >&2; die "$1 exited during start-up"; }
+		sleep 0.1
+	done
+	cat "$4" >&2
+	die "$1 not ready at $2 after 15 s"
+}
+
 # cpu_ticks PID...: user+system clock ticks of the PIDs and their children
 # (uvicorn's or nginx's workers), alive ones only.
 cpu_ticks() {

@@ -93,20 +93,6 @@ for s in socks:
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
-# wait_ready NAME URL PID LOG: polls URL/v2/health/ready for up to 15 s.
-wait_ready() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		curl -sf -o /dev/null "$2/v2/health/ready" && return 0
-		kill -0 "$3" 2>/dev/null || { cat "$4" >&2; die "$1 exited during start-up"; }
-		sleep 0.1
-	done
-	cat "$4" >&2
-	die "$1 not ready at $2 after 15 s"
-}
-
-
-
 # --- build ---------------------------------------------------------------------
 if [[ ${SKIP_BUILD:-} != 1 || ! -x $BIN ]]; then
 	log "building slipway (make build)"

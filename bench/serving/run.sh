@@ -74,20 +74,6 @@ trap 'exit 130' INT TERM
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# wait_ready NAME URL PID LOG: polls the readiness endpoint for up to 15 s.
-wait_ready() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		curl -sf -o /dev/null "$2/v2/health/ready" && return 0
-		kill -0 "$3" 2>/dev/null || { cat "$4" >&2; die "$1 exited during start-up"; }
-		sleep 0.1
-	done
-	cat "$4" >&2
-	die "$1 not ready at $2 after 15 s"
-}
-
-
-
 # --- build and the in-process half of the overhead ---------------------------
 if [[ ${SKIP_BUILD:-} != 1 || ! -x $BIN ]]; then
 	log "building slipway (make build)"

@@ -209,16 +209,24 @@ func (d *requestDecoder) parameters(keep bool) (map[string]any, error) {
 	return p, nil
 }
 
-// inputs reads the inputs array, null for none.
-func (d *requestDecoder) inputs(pending []pendingInput) ([]pendingInput, error) {
+// openArray enters the array at pos, or consumes a null in its place
+// (isNull); any other value is a type error naming what and want.
+func (d *requestDecoder) openArray(what, want string) (isNull bool, err error) {
 	switch d.next() {
 	case '[':
+		return false, d.open()
 	case 'n':
-		return pending, d.literal("null")
-	default:
-		return nil, d.typeError("inputs", "an array")
+		return true, d.literal("null")
 	}
-	if err := d.open(); err != nil {
+	return false, d.typeError(what, want)
+}
+
+// inputs reads the inputs array, null for none.
+func (d *requestDecoder) inputs(pending []pendingInput) ([]pendingInput, error) {
+	if isNull, err := d.openArray("inputs", "an array"); isNull || err != nil {
+		if isNull {
+			return pending, err
+		}
 		return nil, err
 	}
 	for first := true; ; first = false {
@@ -301,14 +309,7 @@ func (d *requestDecoder) input(in *pendingInput, i int) error {
 // shape reads a tensor's shape: integers, or null for none. A null
 // dimension is 0, as encoding/json left it.
 func (d *requestDecoder) shape() ([]int64, error) {
-	switch d.next() {
-	case '[':
-	case 'n':
-		return nil, d.literal("null")
-	default:
-		return nil, d.typeError("shape", "an array of integers")
-	}
-	if err := d.open(); err != nil {
+	if isNull, err := d.openArray("shape", "an array of integers"); isNull || err != nil {
 		return nil, err
 	}
 	if d.dims == nil {
@@ -593,14 +594,7 @@ func carve[T any](pool *[]T, n int) []T {
 
 // outputs reads the requested outputs, null for none.
 func (d *requestDecoder) outputs() ([]string, error) {
-	switch d.next() {
-	case '[':
-	case 'n':
-		return nil, d.literal("null")
-	default:
-		return nil, d.typeError("outputs", "an array")
-	}
-	if err := d.open(); err != nil {
+	if isNull, err := d.openArray("outputs", "an array"); isNull || err != nil {
 		return nil, err
 	}
 	var names []string

@@ -20,7 +20,7 @@ import (
 // lg_breast_cancer.txt (its reference is leaf indices, which Model does not
 // predict), model_simple.txt and tree_*.txt (no reference), the .json
 // dumps (another format) and the XGBoost and scikit-learn models.
-var referenceCases = []struct {
+type referenceCase struct {
 	name      string
 	model     string
 	input     string
@@ -29,7 +29,9 @@ var referenceCases = []struct {
 	// rawReference marks a reference of raw multiclass scores, which the
 	// test turns into probabilities as LightGBM does.
 	rawReference bool
-}{
+}
+
+var referenceCases = []referenceCase{
 	{"binary/dart", "lg_dart_breast_cancer.model", "breast_cancer_test.tsv", table, "lg_dart_breast_cancer_true_predictions.txt", false},
 	{"binary/random_forest", "lg_rf_iris.model", "iris_test.libsvm", libsvm, "lg_rf_iris_true_predictions.txt", false},
 	{"multiclass/5_classes", "lgmulticlass.model", "multiclass_test.tsv", labelledTable, "lgmulticlass_true_predictions.txt", false},
@@ -48,15 +50,7 @@ func TestReferencePredictions(t *testing.T) {
 	dir := leavesTestdata(t)
 	for _, c := range referenceCases {
 		t.Run(c.name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(dir, c.model))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			input, rows := readInput(t, filepath.Join(dir, c.input), c.layout, m.NumFeature())
+			data, m, input, rows := c.load(t, dir)
 			want, refRows, nout := readNumbers(t, filepath.Join(dir, c.reference), false)
 			if refRows != rows || nout != m.NumOutput() {
 				t.Fatalf("reference is %d×%d, want %d×%d", refRows, nout, rows, m.NumOutput())
@@ -246,6 +240,21 @@ var leavesDir = sync.OnceValues(func() (string, error) {
 
 // leavesTestdata returns leaves' testdata directory, skipping the test
 // only when there is no go tool to ask where it is.
+// load reads the case's model file from dir, parses it, and reads its
+// input rows.
+func (c referenceCase) load(t testing.TB, dir string) (data []byte, m *Model, input []float64, rows int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, c.model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = Parse(data); err != nil {
+		t.Fatal(err)
+	}
+	input, rows = readInput(t, filepath.Join(dir, c.input), c.layout, m.NumFeature())
+	return data, m, input, rows
+}
+
 func leavesTestdata(t testing.TB) string {
 	t.Helper()
 	dir, err := leavesDir()

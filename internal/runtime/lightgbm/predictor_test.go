@@ -3,8 +3,6 @@ package lightgbm
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,15 +29,7 @@ func TestPredictor(t *testing.T) {
 	dir := leavesTestdata(t)
 	for _, c := range referenceCases {
 		t.Run(c.name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(dir, c.model))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			input, rows := readInput(t, filepath.Join(dir, c.input), c.layout, m.NumFeature())
+			data, m, input, rows := c.load(t, dir)
 			x := toFloat32(input)
 			want, err := m.Predictions(x, rows)
 			if err != nil {
