@@ -19,6 +19,10 @@ var (
 	ErrInUse = errors.New("in use")
 	// ErrCorrupt: stored data failed an integrity check.
 	ErrCorrupt = errors.New("integrity check failed")
+	// ErrConflict: the request does not fit the current state (promoting
+	// a rollout that has ended, starting a second live rollout of a
+	// model), or the state changed while it was being made.
+	ErrConflict = errors.New("conflict")
 )
 
 // Errorf formats an error that matches kind with errors.Is without

@@ -15,10 +15,10 @@ import (
 	"github.com/slipway-ml/slipway"
 )
 
-//go:embed fraud/v*/model.json digits/v*/model.onnx */v*/signature.json */v*/card.md */v*/metrics.json */v*/lineage.json fraud/holdout.csv
+//go:embed fraud/v*/model.json digits/v*/model.onnx */v*/signature.json */v*/card.md */v*/metrics.json */v*/lineage.json */holdout.csv
 var files embed.FS
 
-// Holdout returns a model's labelled holdout CSV (fraud only is bundled).
+// Holdout returns a model's labelled holdout CSV.
 func Holdout(model string) ([]byte, error) { return files.ReadFile(model + "/holdout.csv") }
 
 // Example is one bundled model version, ready to push.

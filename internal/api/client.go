@@ -95,8 +95,12 @@ func (r *ResponseError) Unwrap() error {
 	case http.StatusNotFound:
 		return slipway.ErrNotFound
 	case http.StatusConflict:
-		if d, ok := r.Err.Detail.(map[string]any); ok && d["kind"] == "in_use" {
+		d, _ := r.Err.Detail.(map[string]any)
+		switch d["kind"] {
+		case "in_use":
 			return slipway.ErrInUse
+		case "conflict":
+			return slipway.ErrConflict
 		}
 		return slipway.ErrExists
 	case http.StatusBadRequest:

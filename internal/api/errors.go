@@ -30,7 +30,7 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, slipway.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, slipway.ErrExists), errors.Is(err, slipway.ErrInUse):
+	case errors.Is(err, slipway.ErrExists), errors.Is(err, slipway.ErrInUse), errors.Is(err, slipway.ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, slipway.ErrInvalid):
 		return http.StatusBadRequest
@@ -46,7 +46,7 @@ func kindOf(err error) string {
 		name string
 	}{
 		{slipway.ErrNotFound, "not_found"}, {slipway.ErrExists, "exists"},
-		{slipway.ErrInUse, "in_use"}, {slipway.ErrInvalid, "invalid"},
+		{slipway.ErrInUse, "in_use"}, {slipway.ErrConflict, "conflict"}, {slipway.ErrInvalid, "invalid"},
 		{slipway.ErrCorrupt, "corrupt"},
 	} {
 		if errors.Is(err, k.err) {

@@ -35,6 +35,10 @@ type Server struct {
 	// Routes, when set, changes routing policies (the gateway, which
 	// applies them); without it the route endpoints answer 501.
 	Routes Router
+	// Rollouts, when set, starts and steers rollouts (the rollout
+	// controller); without it the deployment and rollout endpoints answer
+	// 501.
+	Rollouts Rollouts
 	// RuntimeStatus, when set, reports whether a version is loaded in the
 	// gateway, and why it failed to load if it did.
 	RuntimeStatus func(model, version string) RuntimeView
@@ -85,6 +89,11 @@ func (s *Server) routes() {
 	h("PUT /api/v1/models/{model}/routes", s.setRoute)
 	h("DELETE /api/v1/models/{model}/routes", s.clearRoute)
 	h("GET /api/v1/models/{model}/routes/history", s.routeHistory)
+	h("POST /api/v1/deployments", s.deploy)
+	h("GET /api/v1/rollouts", s.listRollouts)
+	h("GET /api/v1/rollouts/{model}", s.rolloutStatus)
+	h("GET /api/v1/rollouts/{model}/events", s.rolloutEvents)
+	h("POST /api/v1/rollouts/{model}/{action}", s.rolloutAct)
 	s.mux.HandleFunc("GET /api/v1/models/{model}/versions/{version}/artifact", s.artifact)
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})

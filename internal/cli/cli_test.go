@@ -219,11 +219,18 @@ func TestServerCommandFailsOnUnreachableStore(t *testing.T) {
 
 func TestDemoRuns(t *testing.T) {
 	var out bytes.Buffer
-	code := Execute(context.Background(), "test", []string{"demo"}, &out, io.Discard)
+	code := Execute(context.Background(), "test", []string{"demo", "--speed", "60"}, &out, io.Discard)
 	if code != 0 {
 		t.Fatalf("demo exit %d:\n%s", code, out.String())
 	}
-	for _, want := range []string{"pushed fraud@3.0.0", "pushed digits@2.0.0", "fraud@production -> 1.0.0", "production=1.0.0,staging=2.0.0"} {
+	for _, want := range []string{
+		"pushed fraud@3.0.0", "pushed digits@2.0.0", "fraud@production -> 1.0.0",
+		"✓ fraud   stage-advanced  stage canary passed", "2.0.0 is now production",
+		"✘ fraud   rolled-back     trigger log-loss above 1.5× baseline fired",
+		"✔ digits  completed       stage shadow passed", "agreement",
+		"fraud@production is 2.0.0", "digits@production is 1.0.0",
+		"$ slipway rollout explain fraud",
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}

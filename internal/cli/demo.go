@@ -15,24 +15,34 @@ import (
 	"github.com/slipway-ml/slipway/examples"
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/server"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
 type demoFlags struct {
-	data string
-	http string
-	grpc string
-	keep bool
+	data  string
+	http  string
+	grpc  string
+	keep  bool
+	speed float64
 }
 
 func (a *app) demoCmd() *cobra.Command {
 	var f demoFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start slipway on embedded storage and push the bundled example models",
-		Long: `Start a slipway server on embedded storage, push every bundled example
-model version, move the production and staging aliases, and show the
-registry as a user would see it. With --keep the server stays up until
-Ctrl-C, so the CLI can be pointed at it.`,
+		Short: "Run slipway's main job: three rollouts on live traffic, decided on the evidence",
+		Long: `Start a slipway server on embedded storage, push the bundled example
+models, and play their holdout data as live traffic from a population of
+users, with each request's ground truth arriving a second later. Then run
+three rollouts and show them live:
+
+  fraud  1.0.0 → 2.0.0  canary, promoted on the evidence
+  fraud  2.0.0 → 3.0.0  canary, rolled back on its own: its quality is worse
+  digits 1.0.0 → 2.0.0  shadow: mirrored traffic, outputs compared, no user answered
+
+--speed compresses the specs' stage durations (30: a 10m stage runs in 20s);
+the whole demo takes about a minute and a half at the default. With --keep
+the server stays up until Ctrl-C, so the CLI can be pointed at it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -45,6 +55,7 @@ Ctrl-C, so the CLI can be pointed at it.`,
 	fl.StringVar(&f.http, "http", "127.0.0.1:0", "HTTP listen address (default: a free loopback port)")
 	fl.StringVar(&f.grpc, "grpc", "127.0.0.1:0", "gRPC listen address (default: a free loopback port)")
 	fl.BoolVar(&f.keep, "keep", false, "leave the server running after the demo")
+	fl.Float64Var(&f.speed, "speed", 30, "divide every stage duration of the demo's specs by this")
 	return cmd
 }
 
@@ -60,7 +71,16 @@ func (a *app) runDemo(ctx context.Context, f demoFlags) error {
 		}
 		dir = tmp
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, HTTPAddr: f.http, GRPCAddr: f.grpc, BuildVersion: a.version})
+	if f.speed <= 0 {
+		return fmt.Errorf("--speed %v: want a positive factor", f.speed)
+	}
+	srv, err := server.Open(ctx, server.Config{
+		DataDir: dir, HTTPAddr: f.http, GRPCAddr: f.grpc, BuildVersion: a.version,
+		// Stages last seconds, so the analysis windows need fine buckets
+		// and the controller a quick tick.
+		Telemetry:      telemetry.Config{Bucket: time.Second, Retention: 30 * time.Minute},
+		ControllerTick: 250 * time.Millisecond,
+	})
 	if err != nil {
 		return err
 	}
@@ -82,6 +102,9 @@ func (a *app) runDemo(ctx context.Context, f demoFlags) error {
 	if err := a.demoSteps(ctx, client); err != nil {
 		return err
 	}
+	if err := a.demoRollouts(ctx, client, f.speed); err != nil {
+		return err
+	}
 	if f.keep {
 		fmt.Fprintf(a.stdout, "\nserver left running at %s; try:\n  slipway --server %s model list\nCtrl-C stops it.\n", url, url)
 		<-ctx.Done()
@@ -90,9 +113,8 @@ func (a *app) runDemo(ctx context.Context, f demoFlags) error {
 	return <-errc
 }
 
-// demoSteps is what a new user would do by hand: push every version,
-// promote the first of each model to production, stage the next, and
-// look at the result.
+// demoSteps is what a new user would do by hand: push every version, put
+// the first of each model in production, and look at the registry.
 func (a *app) demoSteps(ctx context.Context, c *api.Client) error {
 	exs, err := examples.All()
 	if err != nil {
@@ -116,9 +138,7 @@ func (a *app) demoSteps(ctx context.Context, c *api.Client) error {
 	}
 	for _, m := range []struct{ model, alias, version, reason string }{
 		{"fraud", slipway.AliasProduction, "1.0.0", "baseline in production"},
-		{"fraud", "staging", "2.0.0", "candidate: higher holdout AUC"},
 		{"digits", slipway.AliasProduction, "1.0.0", "baseline in production"},
-		{"digits", "staging", "2.0.0", "candidate"},
 	} {
 		mv, err := c.MoveAlias(ctx, m.model, m.alias, m.version, m.reason)
 		if err != nil {
@@ -130,15 +150,7 @@ func (a *app) demoSteps(ctx context.Context, c *api.Client) error {
 	if err := a.runWith(ctx, c, "model", "list"); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, "\n$ slipway model versions fraud")
-	if err := a.runWith(ctx, c, "model", "versions", "fraud"); err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, "\n$ slipway model history fraud")
-	if err := a.runWith(ctx, c, "model", "history", "fraud"); err != nil {
-		return err
-	}
-	return a.demoTraffic(ctx, c)
+	return nil
 }
 
 // runWith runs one of our own commands against the demo server, so the

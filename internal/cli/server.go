@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -23,6 +24,8 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg.BuildVersion = a.version
+			// Fault injection for the crash tests; see server.Config.
+			cfg.CrashAfter = os.Getenv("SLIPWAY_CRASH_AFTER")
 			srv, err := server.Open(ctx, cfg)
 			if err != nil {
 				return err
@@ -40,6 +43,8 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl.DurationVar(&cfg.Telemetry.Retention, "telemetry-retention", time.Hour, "how much telemetry history is kept in memory")
 	fl.IntVar(&cfg.MirrorQueue, "mirror-queue", 1024, "shadow copies waiting to run; more are dropped and counted")
 	fl.IntVar(&cfg.MirrorWorkers, "mirror-workers", 2, "shadow copies run at once")
+	fl.DurationVar(&cfg.ControllerTick, "controller-tick", time.Second, "how often the rollout controller advances every rollout")
+	fl.DurationVar(&cfg.Telemetry.Bucket, "telemetry-bucket", 10*time.Second, "width of a telemetry time bucket: the resolution of every analysis window")
 	fl.StringVar(&cfg.Blobs, "blobs", "", "artifact store: empty for --data/blobs, or a bucket URL such as s3://bucket?region=eu-west-1")
 	return cmd
 }

@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,9 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/slipway-ml/slipway/internal/analysis"
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/notify"
 	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/rollout"
 	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/serving/oipgrpc"
 	"github.com/slipway-ml/slipway/internal/store"
@@ -70,6 +75,14 @@ type Config struct {
 	// IdleUnload is how long a version that serves no unpinned traffic
 	// stays loaded after its last request; zero means 10 minutes.
 	IdleUnload time.Duration
+	// ControllerTick is how often the rollout controller advances every
+	// rollout; zero means 1 s.
+	ControllerTick time.Duration
+	// CrashAfter is fault injection for the crash tests: "KIND" or
+	// "KIND:N" kills the process with SIGKILL right after the Nth (default
+	// first) rollout transition of that kind is persisted, before its
+	// effect. Empty (always, outside tests) does nothing.
+	CrashAfter string
 }
 
 func (c Config) dataDir() string {
@@ -87,6 +100,9 @@ type Server struct {
 	blobs    *blob.Store
 	Registry *registry.Registry
 	Gateway  *serving.Gateway
+	// Rollouts is the rollout controller; Serve runs its loop.
+	Rollouts *rollout.Controller
+	notifier *notify.Notifier
 	handler  http.Handler
 
 	mu       sync.Mutex // guards listener and grpcListener, set once Serve starts
@@ -138,9 +154,26 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		log.Error("some routes could not be loaded; their models answer from the production alias", "error", err)
 	}
 	gw.StartMirrors(cfg.MirrorQueue, cfg.MirrorWorkers)
+	notifier := notify.New(notify.Config{Logger: log})
+	crash, err := crashHook(cfg.CrashAfter)
+	if err != nil {
+		st.Close()
+		blobs.Close()
+		return nil, err
+	}
+	ctrl := rollout.New(rollout.Config{
+		Store: st, Registry: reg, Router: gw, Judge: &analysis.Judge{Source: rec},
+		Notifier: notifier, Tick: cfg.ControllerTick, Logger: log, Crash: crash,
+	})
+	// Before any request: the routes of live rollouts are derived from
+	// their stored state, which may be newer than the stored routes.
+	if err := ctrl.Start(ctx); err != nil {
+		log.Error("some rollouts could not be resumed", "error", err)
+	}
 	apiServer := api.NewServer(reg)
 	apiServer.BuildVersion = cfg.BuildVersion
-	apiServer.Routes = gw
+	apiServer.Routes = rollout.RouteGuard{Controller: ctrl, Router: gw}
+	apiServer.Rollouts = ctrl
 	apiServer.Stats = rec
 	apiServer.RuntimeStatus = func(model, version string) api.RuntimeView {
 		st := gw.Status(model, version)
@@ -155,7 +188,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("/v2/", inference)
 	mux.Handle("/v1/", inference)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw, handler: mux}, nil
+	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw,
+		Rollouts: ctrl, notifier: notifier, handler: mux}, nil
 }
 
 // OpenStore opens the metadata store named by spec: "" for SQLite in dir,
@@ -236,10 +270,11 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		gs = oipgrpc.NewServer(s.Gateway, oipgrpc.ServerVersion(s.cfg.BuildVersion)).GRPCServer()
 		go func() { errc <- gs.Serve(gln) }()
 	}
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	sweepDone := make(chan struct{})
-	go func() { defer close(sweepDone); s.sweep(sweepCtx) }()
-	defer func() { stopSweep(); <-sweepDone }()
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	var loops sync.WaitGroup
+	loops.Go(func() { s.sweep(loopCtx) })
+	loops.Go(func() { s.Rollouts.Run(loopCtx) })
+	defer func() { stopLoops(); loops.Wait() }()
 	s.log.Info("slipway serving", "http", ln.Addr().String(), "grpc", s.GRPCAddr(), "data", s.cfg.dataDir())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -313,5 +348,34 @@ func (s *Server) sweep(ctx context.Context) {
 func (s *Server) Close() error { return s.close() }
 
 func (s *Server) close() error {
-	return errors.Join(s.Gateway.Close(), s.store.Close(), s.blobs.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(s.notifier.Close(ctx), s.Gateway.Close(), s.store.Close(), s.blobs.Close())
+}
+
+// crashHook parses Config.CrashAfter.
+func crashHook(spec string) (func(kind string), error) {
+	if spec == "" {
+		return nil, nil
+	}
+	kind, nth, found := strings.Cut(spec, ":")
+	n := 1
+	if found {
+		var err error
+		if n, err = strconv.Atoi(nth); err != nil || n < 1 {
+			return nil, fmt.Errorf("crash-after %q: want KIND or KIND:N with N ≥ 1", spec)
+		}
+	}
+	var mu sync.Mutex
+	return func(k string) {
+		if k != kind {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n--; n == 0 {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way; do nothing more
+		}
+	}, nil
 }

@@ -69,6 +69,12 @@ line 5: deployment.baseline: fraud: no version or alias "staging": not found`
 	if err == nil || !strings.Contains(err.Error(), "line 5: deployment.baseline: latest is version 2.1.0, the candidate itself") {
 		t.Errorf("same version: %v", err)
 	}
+	nope := parse("2.1.0", "production")
+	nope.Deployment.Model = "nope"
+	err = nope.Check(ctx, reg)
+	if err == nil || err.Error() != `line 3: deployment.model: model "nope": not found` {
+		t.Errorf("unknown model: %v", err)
+	}
 	down := errors.New("store unreachable")
 	err = parse("2.1.0", "production").Check(ctx, registry{fail: down})
 	if !errors.Is(err, down) || errors.Is(err, slipway.ErrInvalid) {

@@ -118,13 +118,25 @@ func (s *Spec) Check(ctx context.Context, r Resolver) error {
 	if p.pos == nil {
 		p.pos = map[string]Pos{}
 	}
-	cand, err := resolve(ctx, r, p, "deployment.version", slipway.Ref{Model: d.Model, Selector: d.Version})
+	cand, candMissing, err := resolve(ctx, r, slipway.Ref{Model: d.Model, Selector: d.Version})
 	if err != nil {
 		return err
 	}
-	base, err := resolve(ctx, r, p, "deployment.baseline", slipway.Ref{Model: d.Model, Selector: d.Baseline})
+	base, baseMissing, err := resolve(ctx, r, slipway.Ref{Model: d.Model, Selector: d.Baseline})
 	if err != nil {
 		return err
+	}
+	switch {
+	case candMissing != "" && candMissing == baseMissing:
+		// Both fail the same way: the model itself is missing.
+		p.addf("deployment.model", "%s", candMissing)
+	default:
+		if candMissing != "" {
+			p.addf("deployment.version", "%s", candMissing)
+		}
+		if baseMissing != "" {
+			p.addf("deployment.baseline", "%s", baseMissing)
+		}
 	}
 	if cand != "" && cand == base {
 		p.addf("deployment.baseline", "%s is version %s, the candidate itself; nothing to compare with", d.Baseline, base)
@@ -135,16 +147,15 @@ func (s *Spec) Check(ctx context.Context, r Resolver) error {
 	return nil
 }
 
-// resolve returns the version ref names, "" when it does not exist (a
-// problem recorded at path), or the resolver's failure.
-func resolve(ctx context.Context, r Resolver, p *problems, path string, ref slipway.Ref) (string, error) {
+// resolve returns the version ref names, or why it does not exist, or the
+// resolver's own failure.
+func resolve(ctx context.Context, r Resolver, ref slipway.Ref) (version, missing string, err error) {
 	v, _, err := r.Resolve(ctx, ref)
 	switch {
 	case errors.Is(err, slipway.ErrNotFound):
-		p.addf(path, "%v", err)
-		return "", nil
+		return "", err.Error(), nil
 	case err != nil:
-		return "", fmt.Errorf("check %s: %w", ref, err)
+		return "", "", fmt.Errorf("check %s: %w", ref, err)
 	}
-	return v.Version, nil
+	return v.Version, "", nil
 }

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/slipway-ml/slipway"
 )
@@ -77,12 +78,52 @@ type Routes interface {
 	RouteHistory(ctx context.Context, model string) ([]slipway.RouteChange, error)
 }
 
+// Rollouts persists rollouts and their event logs.
+type Rollouts interface {
+	// CreateRollout stores r as a new rollout (ID, Rev 1, CreatedAt and
+	// UpdatedAt assigned) with its first events, in one transaction.
+	// slipway.ErrConflict, naming the live rollout, when r is live and the
+	// model has a live rollout already; slipway.ErrNotFound for an unknown
+	// model.
+	CreateRollout(ctx context.Context, r slipway.Rollout, events ...slipway.RolloutEvent) (slipway.Rollout, error)
+	// UpdateRollout replaces the stored rollout r.ID with r and appends
+	// events, in one transaction, if the stored Rev equals r.Rev; the
+	// stored and returned Rev is r.Rev+1. slipway.ErrConflict when Rev is
+	// stale, or when r becomes live while the model has another live
+	// rollout; slipway.ErrNotFound for an unknown ID. Model, Candidate and
+	// CreatedAt never change.
+	UpdateRollout(ctx context.Context, r slipway.Rollout, events ...slipway.RolloutEvent) (slipway.Rollout, error)
+	// GetRollout returns slipway.ErrNotFound for an unknown ID.
+	GetRollout(ctx context.Context, id int64) (slipway.Rollout, error)
+	// ListRollouts returns rollouts newest first, filtered by f.
+	ListRollouts(ctx context.Context, f RolloutFilter) ([]slipway.Rollout, error)
+	// RolloutEvents returns a rollout's events in Seq order;
+	// slipway.ErrNotFound for an unknown ID.
+	RolloutEvents(ctx context.Context, id int64) ([]slipway.RolloutEvent, error)
+	// Heartbeat records that the controller was running at at, and returns
+	// the previous heartbeat (zero the first time), so that a restarted
+	// controller knows how long it was down.
+	Heartbeat(ctx context.Context, at time.Time) (previous time.Time, err error)
+}
+
+// RolloutFilter narrows ListRollouts. The zero value lists every rollout.
+type RolloutFilter struct {
+	// Model keeps one model's rollouts; "" keeps all.
+	Model string
+	// Live keeps live rollouts only (progressing, paused, awaiting
+	// approval).
+	Live bool
+	// Limit caps the number returned; 0 means no cap.
+	Limit int
+}
+
 // Store is everything a slipway server persists.
 type Store interface {
 	Models
 	Versions
 	Aliases
 	Routes
+	Rollouts
 	// Ping checks the backend is reachable.
 	Ping(ctx context.Context) error
 	// Close releases connections; the store is unusable afterwards.

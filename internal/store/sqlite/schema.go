@@ -86,4 +86,57 @@ var migrations = []sqlstore.Migration{{
 		) STRICT`,
 		`CREATE INDEX route_history_model ON route_history (model)`,
 	},
+}, {
+	Version: 3,
+	Name:    "create rollouts, rollout events and the controller heartbeat",
+	Statements: []string{
+		// Deleting a model deletes its rollouts, as it deletes its alias
+		// and route history. live mirrors Status.Live() so that the
+		// database itself allows one live rollout per model; zero times
+		// (a rollout never paused) are NULL.
+		`CREATE TABLE rollouts (
+			id           INTEGER PRIMARY KEY AUTOINCREMENT,
+			model        TEXT NOT NULL REFERENCES models (name) ON DELETE CASCADE,
+			candidate    TEXT NOT NULL,
+			baseline     TEXT NOT NULL DEFAULT '',
+			baseline_ref TEXT NOT NULL DEFAULT '',
+			strategy     TEXT NOT NULL DEFAULT '',
+			spec         TEXT NOT NULL DEFAULT '',
+			status       TEXT NOT NULL,
+			live         INTEGER NOT NULL CHECK (live IN (0, 1)),
+			step         INTEGER NOT NULL,
+			step_started INTEGER,
+			paused_at    INTEGER,
+			previous     TEXT NOT NULL DEFAULT '',
+			reason       TEXT NOT NULL DEFAULT '',
+			applied      INTEGER NOT NULL CHECK (applied IN (0, 1)),
+			rev          INTEGER NOT NULL,
+			created_by   TEXT NOT NULL DEFAULT '',
+			created_at   INTEGER NOT NULL,
+			updated_at   INTEGER NOT NULL
+		) STRICT`,
+		`CREATE INDEX rollouts_model ON rollouts (model, id)`,
+		`CREATE UNIQUE INDEX rollouts_one_live ON rollouts (model) WHERE live`,
+		// seq numbers each rollout's events from 1.
+		`CREATE TABLE rollout_events (
+			rollout   INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+			seq       INTEGER NOT NULL,
+			at        INTEGER NOT NULL,
+			actor     TEXT NOT NULL DEFAULT '',
+			kind      TEXT NOT NULL,
+			status    TEXT NOT NULL,
+			step      INTEGER NOT NULL,
+			step_name TEXT NOT NULL DEFAULT '',
+			weight    INTEGER NOT NULL,
+			reason    TEXT NOT NULL DEFAULT '',
+			verdict   TEXT,
+			PRIMARY KEY (rollout, seq)
+		) STRICT`,
+		// One row at most; previous is the heartbeat before at.
+		`CREATE TABLE controller_heartbeat (
+			id       INTEGER PRIMARY KEY CHECK (id = 1),
+			at       INTEGER NOT NULL,
+			previous INTEGER
+		) STRICT`,
+	},
 }}

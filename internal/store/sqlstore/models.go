@@ -135,7 +135,7 @@ func requireRow(res sql.Result, notFound error) error {
 // isDomainError reports whether err already says what went wrong in
 // slipway's terms and needs no further context.
 func isDomainError(err error) bool {
-	for _, target := range []error{slipway.ErrNotFound, slipway.ErrExists, slipway.ErrInvalid, slipway.ErrInUse} {
+	for _, target := range []error{slipway.ErrNotFound, slipway.ErrExists, slipway.ErrInvalid, slipway.ErrInUse, slipway.ErrConflict} {
 		if errors.Is(err, target) {
 			return true
 		}
