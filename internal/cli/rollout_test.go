@@ -180,6 +180,22 @@ func TestRenderRolloutStatus(t *testing.T) {
 			t.Errorf("completed rollout without telemetry shows %q:\n%s", absent, b.String())
 		}
 	}
+
+	// A failing webhook is shown with its error.
+	st.Notifications = []rollout.NotificationStatus{
+		{Webhook: "https://hooks.example.com/…", Sent: 2, Failed: 1, Failing: true, LastError: "POST https://hooks.example.com/…: 500 Internal Server Error"},
+		{Webhook: "https://ok.example.com", Sent: 3},
+	}
+	b.Reset()
+	renderRolloutStatus(&b, st, nil)
+	for _, want := range []string{
+		"notifications to https://hooks.example.com/…: 2 sent, 1 failed, 0 dropped; FAILING: POST https://hooks.example.com/…: 500",
+		"notifications to https://ok.example.com: 3 sent, 0 failed, 0 dropped; ok",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, b.String())
+		}
+	}
 }
 
 func TestRenderVersionsWithoutTraffic(t *testing.T) {

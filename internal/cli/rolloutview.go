@@ -49,6 +49,13 @@ func renderRolloutStatus(w io.Writer, st rollout.Status, stats *telemetry.ModelS
 	if st.Waiting != "" {
 		fmt.Fprintf(w, "waiting for: %s\n", st.Waiting)
 	}
+	for _, n := range st.Notifications {
+		state := "ok"
+		if n.Failing {
+			state = "FAILING: " + n.LastError
+		}
+		fmt.Fprintf(w, "notifications to %s: %d sent, %d failed, %d dropped; %s\n", n.Webhook, n.Sent, n.Failed, n.Dropped, state)
+	}
 	if v := st.Verdict; v != nil {
 		fmt.Fprintf(w, "\nlatest verdict: %s\n", describeVerdict(*v))
 		renderMetrics(w, "", v.Metrics)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/notify"
 	"github.com/slipway-ml/slipway/internal/spec"
 	"github.com/slipway-ml/slipway/internal/store"
 )
@@ -221,6 +223,7 @@ func (c *Controller) Status(ctx context.Context, model string) (Status, error) {
 	now := c.now()
 	st := Status{Rollout: e.r, Steps: views(e.plan)}
 	st.Weight, st.Mirror = e.weights()
+	st.Notifications = c.notificationStatus(e.plan.Notifications)
 	if !e.r.Status.Live() {
 		return st, nil
 	}
@@ -232,6 +235,40 @@ func (c *Controller) Status(ctx context.Context, model string) (Status, error) {
 	st.Triggers = slices.Clone(e.triggers)
 	st.Waiting = e.waiting(now)
 	return st, nil
+}
+
+// notificationStatus reports the deliveries to each webhook, when the
+// notifier keeps count.
+func (c *Controller) notificationStatus(targets []spec.Notification) []NotificationStatus {
+	n, ok := c.cfg.Notifier.(interface{ Stats() notify.Stats })
+	if !ok || len(targets) == 0 {
+		return nil
+	}
+	stats := n.Stats()
+	out := make([]NotificationStatus, 0, len(targets))
+	for _, t := range targets {
+		ts := stats.Targets[t.Webhook]
+		masked := maskURL(t.Webhook)
+		out = append(out, NotificationStatus{
+			Webhook: masked, Slack: t.Slack, Sent: ts.Sent, Failed: ts.Failed, Dropped: ts.Dropped,
+			Failing:   ts.LastErrorAt.After(ts.LastSuccess),
+			LastError: strings.ReplaceAll(ts.LastError, t.Webhook, masked),
+		})
+	}
+	return out
+}
+
+// maskURL keeps a URL's scheme and host: enough to tell webhooks apart,
+// not enough to post to one.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(webhook)"
+	}
+	if u.Path == "" || u.Path == "/" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // waiting says what a live rollout waits for.

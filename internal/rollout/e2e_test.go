@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/server"
 	"github.com/slipway-ml/slipway/internal/simulate"
 	"github.com/slipway-ml/slipway/internal/telemetry"
+	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
 // These tests run rollouts end to end: a real server on loopback with the
@@ -391,6 +393,13 @@ deployment:
 		}
 	}
 	// A person cannot edit the routes of a live rollout by hand.
+	_, err := e.client.SetRoute(e.ctx, "fraud", traffic.Policy{Splits: []traffic.Split{{Version: "3.0.0", Weight: traffic.Total}}}, "by hand")
+	if !errors.Is(err, slipway.ErrConflict) || !strings.Contains(err.Error(), "belong to rollout") {
+		t.Fatalf("route set during a rollout: %v", err)
+	}
+	if err := e.client.ClearRoute(e.ctx, "fraud", "by hand"); !errors.Is(err, slipway.ErrConflict) {
+		t.Fatalf("route clear during a rollout: %v", err)
+	}
 	if _, err := e.client.RolloutAct(e.ctx, "fraud", rollout.ActionResume, false, ""); err == nil || !strings.Contains(err.Error(), "only a paused rollout") {
 		t.Fatalf("resume of a progressing rollout: %v", err)
 	}
@@ -427,6 +436,10 @@ func TestNotificationsReachWebhooks(t *testing.T) {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
+		if strings.HasPrefix(r.URL.Path, "/broken/") {
+			http.Error(w, "receiver down", http.StatusInternalServerError)
+			return
+		}
 		mu.Lock()
 		got[r.URL.Path] = append(got[r.URL.Path], body.Event+body.Text)
 		mu.Unlock()
@@ -441,10 +454,27 @@ deployment:
   notifications:
     - webhook: `+hook.URL+`/json
     - {webhook: "`+hook.URL+`/slack", slack: true, events: [completed]}
+    - {webhook: "`+hook.URL+`/broken/secret-token", events: [started]}
 `)); err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor("fraud", 30*time.Second, slipway.RolloutCompleted)
+	// The failing webhook shows in the status, its secret path hidden.
+	var broken rollout.NotificationStatus
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !broken.Failing; time.Sleep(100 * time.Millisecond) {
+		st, err := e.client.RolloutStatus(e.ctx, "fraud")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Notifications) != 3 {
+			t.Fatalf("status shows %d notification targets, want 3", len(st.Notifications))
+		}
+		broken = st.Notifications[2]
+	}
+	if !broken.Failing || broken.Failed != 1 || !strings.Contains(broken.LastError, "500") ||
+		strings.Contains(broken.LastError+broken.Webhook, "secret-token") || !strings.HasSuffix(broken.Webhook, "/…") {
+		t.Fatalf("failing webhook in the status: %+v", broken)
+	}
 	want := "started stage-advanced completed" // step-1 (50%), then full (100%)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		mu.Lock()

@@ -57,6 +57,23 @@ type Status struct {
 	// on: "12m30s of stage canary", "approval", "a person to resume",
 	// "120 more labelled samples of accuracy".
 	Waiting string `json:"waiting,omitempty"`
+	// Notifications are the deliveries to the spec's webhooks so far, so
+	// that a failing webhook shows where people look.
+	Notifications []NotificationStatus `json:"notifications,omitempty"`
+}
+
+// NotificationStatus is what became of the events sent to one webhook.
+type NotificationStatus struct {
+	// Webhook is the URL with its path hidden: webhook paths (Slack's)
+	// are secrets.
+	Webhook string `json:"webhook"`
+	Slack   bool   `json:"slack,omitempty"`
+	Sent    int64  `json:"sent"`
+	Failed  int64  `json:"failed"`
+	Dropped int64  `json:"dropped"`
+	// Failing reports that the last delivery failed, for LastError.
+	Failing   bool   `json:"failing"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // StepView is one step of a rollout's plan.
