@@ -70,6 +70,9 @@ deployment:
         analysis:
           metrics:
             - {name: error-rate, threshold: 1}
+  rollback:
+    triggers:
+      - {metric: error-rate, above: 5}
 `
 
 // benchStores are the stores the data-plane benchmarks run on: each
@@ -340,8 +343,8 @@ func fraudInputs() []runtime.Tensor {
 	return out
 }
 
-// failingJudge is the real analysis.Judge, except that the verdict after
-// failNext is Fail. It records when it handed the verdict back: the
+// failingJudge is the real analysis.Judge, except that after failNext
+// every rollback trigger fires. It records when it handed the verdict back: the
 // instant the controller has its decision. Tick is called from the
 // benchmark's goroutine and Run is not started, so nothing else calls it.
 type failingJudge struct {
@@ -357,8 +360,14 @@ func (j *failingJudge) decision() time.Time { return j.decided }
 func (j *failingJudge) Judge(q analysis.Query, metrics []spec.Metric, triggers []spec.Trigger) (slipway.Verdict, []analysis.Firing) {
 	v, firings := j.real.Judge(q, metrics, triggers)
 	if j.fail {
+		// A rollback trigger acts at once; a failing stage analysis waits
+		// for the end of its stage.
 		j.fail = false
-		v = slipway.Verdict{Result: slipway.Fail, Reason: "told to fail by the benchmark", Window: q.Window, Metrics: v.Metrics}
+		for i := range firings {
+			firings[i].Fired = true
+			firings[i].Result.Result = slipway.Fail
+			firings[i].Result.Reason = "told to fire by the benchmark"
+		}
 	}
 	j.decided = time.Now()
 	return v, firings
