@@ -512,6 +512,17 @@ func mustAct(h *harness, action string, full bool) {
 	}
 }
 
+func TestStickyKeyFromTheSpec(t *testing.T) {
+	h := newHarness(t)
+	h.deploy(strings.Replace(canarySpec, "  strategy: canary\n", "  strategy: canary\n  sticky: param:customer\n", 1))
+	h.router.mu.Lock()
+	p := h.router.policies["fraud"]
+	h.router.mu.Unlock()
+	if p.Sticky != "param:customer" || !strings.HasPrefix(p.Salt, "fraud/rollout-") {
+		t.Fatalf("policy sticky %q salt %q", p.Sticky, p.Salt)
+	}
+}
+
 func TestSecondLiveRolloutRefused(t *testing.T) {
 	h := newHarness(t)
 	first := h.deploy(canarySpec)

@@ -14,11 +14,6 @@ import (
 // candidate at 0% (a pinned /versions/V URL works too).
 const PreviewHeader = "X-Slipway-Preview"
 
-// StickyKey pins each user to one version during a rollout, so that a user
-// sees one model and raising the candidate's weight only moves users from
-// the baseline to the candidate.
-const StickyKey = "header:X-User-Id"
-
 // planned is a rollout with its spec parsed and unfolded into steps.
 type planned struct {
 	r    slipway.Rollout
@@ -92,7 +87,7 @@ func (p *planned) policy(production string) *traffic.Policy {
 	}
 	st := p.step()
 	pol := &traffic.Policy{
-		Sticky: StickyKey,
+		Sticky: p.spec.Deployment.Sticky,
 		Salt:   fmt.Sprintf("%s/rollout-%d", r.Model, r.ID),
 		Segments: []traffic.Segment{{
 			Name:    "preview",

@@ -15,6 +15,7 @@
 //	  version: 2.1.0          # required: the candidate
 //	  baseline: production    # an alias or a version; default production
 //	  strategy: canary        # canary (default) | linear | blue-green | shadow
+//	  sticky: header:X-User-Id  # default; or param:NAME: pins each user to one version
 //	  stages:                 # canary, and shadow with then: canary
 //	    - name: canary        # default stage-N; unique
 //	      weight: 1           # percent of live traffic, 0.1..100, increasing

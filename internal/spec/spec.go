@@ -79,6 +79,11 @@ type Deployment struct {
 	Baseline string `yaml:"baseline"`
 	// Strategy defaults to canary.
 	Strategy Strategy `yaml:"strategy"`
+	// Sticky is the key that pins each user to one version while the
+	// candidate takes a share of traffic: "header:NAME" or "param:NAME"
+	// (an OIP request parameter). Default "header:X-User-Id". Requests
+	// without the key are split at random.
+	Sticky string `yaml:"sticky"`
 
 	// Shadow is the shadow strategy's mirror. Nil otherwise.
 	Shadow *ShadowMirror `yaml:"shadow,omitempty"`
@@ -105,7 +110,11 @@ type Deployment struct {
 func (d *Deployment) setDefaults() {
 	d.Baseline = "production"
 	d.Strategy = Canary
+	d.Sticky = DefaultSticky
 }
+
+// DefaultSticky is the sticky key when the spec names none.
+const DefaultSticky = "header:X-User-Id"
 
 // Stage is one step of a canary: the candidate's share of live traffic,
 // how long it holds, and what must be true to move on.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
 // checker validates a decoded deployment. Every check runs, whatever the
@@ -33,6 +34,12 @@ func (c *checker) deployment(d *Deployment) {
 		c.addf(p+".baseline", "%q is the candidate itself; compare with another version or an alias such as production", d.Baseline)
 	}
 	rule, known := c.strategyRule(p+".strategy", d.Strategy)
+	switch err := traffic.CheckSticky(d.Sticky); {
+	case d.Sticky == "":
+		c.addf(p+".sticky", "empty; use header:NAME or param:NAME")
+	case err != nil:
+		c.addf(p+".sticky", "%v", err)
+	}
 
 	if c.given(p + ".stages") {
 		c.stages(p+".stages", d.Stages)

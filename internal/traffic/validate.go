@@ -117,16 +117,25 @@ func (c *checker) splits(path string, splits []Split) {
 }
 
 func (c *checker) sticky(s string) {
+	if err := CheckSticky(s); err != nil {
+		c.addf("sticky", "%s", err.Error())
+	}
+}
+
+// CheckSticky reports whether s names a sticky key as Policy.Sticky
+// takes it: "header:NAME", "param:NAME", or empty for none.
+func CheckSticky(s string) error {
 	if s == "" {
-		return
+		return nil
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	switch {
 	case !ok || name == "" || (kind != "header" && kind != "param"):
-		c.addf("sticky", "%q is not header:NAME or param:NAME", s)
+		return fmt.Errorf("%q is not header:NAME or param:NAME", s)
 	case kind == "header" && !validHeaderName(name):
-		c.addf("sticky", "%q is not a valid HTTP header name", name)
+		return fmt.Errorf("%q is not a valid HTTP header name", name)
 	}
+	return nil
 }
 
 func (c *checker) segment(path string, seg Segment) {
