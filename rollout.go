@@ -153,6 +153,16 @@ type MetricResult struct {
 	MinSamples int   `json:"min_samples"`
 	// Reason explains the result: "0.4% ≤ 1%", "37 of 100 samples".
 	Reason string `json:"reason"`
+	// Test names the statistical test behind the result, when one was
+	// used (rates judged from their counts); PValue is its always-valid
+	// p-value against "no difference", and Lower and Upper bound its
+	// always-valid 95% confidence interval for the effect it estimates
+	// (a rate, a ratio of rates, or a difference of rates; nil when
+	// unbounded).
+	Test   string   `json:"test,omitempty"`
+	PValue *float64 `json:"p_value,omitempty"`
+	Lower  *float64 `json:"lower,omitempty"`
+	Upper  *float64 `json:"upper,omitempty"`
 }
 
 // MarshalJSON writes Window in seconds, which every reader can use.

@@ -45,7 +45,9 @@ func TestErrorRateMinSamples(t *testing.T) {
 	if got := value(t, v.Metrics[0].Candidate, "error-rate"); !near(got, 300.0/108, 1e-12) {
 		t.Errorf("error rate %v, want 3/108 = 2.78%%", got)
 	}
-	if v.Result != slipway.Fail || v.Reason != "error-rate 2.78% > 1% (n 108)" {
+	// Beyond the limit, but 3 errors in 108 is not yet beyond it with
+	// confidence: the always-valid interval still reaches below 1%.
+	if v.Result != slipway.Inconclusive || v.Reason != "error-rate inconclusive: 2.78% > 1%, but not yet with 95% confidence (95% interval 0.0019%–11.7%)" {
 		t.Errorf("3 of 108 errors: %s %q", v.Result, v.Reason)
 	}
 	if v.Metrics[0].Rule != "error-rate ≤ 1% (n ≥ 100)" || v.Metrics[0].MinSamples != 100 {
@@ -114,10 +116,13 @@ func TestAccuracyRelative(t *testing.T) {
 		want              slipway.VerdictResult
 		reason            string
 	}{
-		{"worse", 96, 91, slipway.Fail, "accuracy 91% < 0.98× baseline 96% (n 100/100)"},
+		{"worse, not yet confidently", 96, 91, slipway.Inconclusive,
+			"accuracy inconclusive: 91% < 0.98× baseline 96%, but not yet with 95% confidence (difference -5%, 95% interval -18.9%–7.93%)"},
+		{"much worse", 96, 60, slipway.Fail, "accuracy 60% < 0.98× baseline 96% with 95% confidence (difference -36%, 95% interval -54.6%–-16.2%) (n 100/100)"},
 		{"equal", 96, 96, slipway.Pass, "accuracy 96% ≥ 0.98× baseline 96% (n 100/100)"},
 		{"at the limit", 100, 98, slipway.Pass, "accuracy 98% ≥ 0.98× baseline 100% (n 100/100)"},
-		{"just below the limit", 100, 97, slipway.Fail, "accuracy 97% < 0.98× baseline 100% (n 100/100)"},
+		{"just below the limit", 100, 97, slipway.Inconclusive,
+			"accuracy inconclusive: 97% < 0.98× baseline 100%, but not yet with 95% confidence (difference -3%, 95% interval -12.8%–3.54%)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -349,7 +354,7 @@ func TestShadow(t *testing.T) {
 		t.Errorf("shadow error-rate %v (n %d), want 5 of 105 = 4.76%%", got, m[2].CandidateN)
 	}
 	check(t, m[2], slipway.Pass, "4.76% ≤ 5%")
-	check(t, m[3], slipway.Fail, "4.76% > 1%")
+	check(t, m[3], slipway.Inconclusive, "4.76% > 1%, but not yet with 95% confidence")
 	check(t, m[4], slipway.Fail, "> 2× baseline 10")
 	if c, b := value(t, m[4].Candidate, "shadow p99"), value(t, m[4].Baseline, "primary p99"); !near(c, 30, 0.3) || !near(b, 10, 0.1) {
 		t.Errorf("shadow latency %v against primary %v, want 30ms against 10ms", c, b)
@@ -395,12 +400,12 @@ func TestTriggers(t *testing.T) {
 		result slipway.VerdictResult
 		reason string
 	}{
-		{true, slipway.Fail, "6% > 5%"},
+		{false, slipway.Inconclusive, "6% > 5%, but not yet with 95% confidence (95% interval 3.95%–8.52%)"},
 		{false, slipway.Pass, "6% ≤ 10%"},
 		{true, slipway.Fail, "> 2× baseline 10"},
 		{false, slipway.Pass, "≤ 4× baseline 10"},
 		{false, slipway.Inconclusive, "0 of 100 labelled samples"},
-		{true, slipway.Fail, "6% > 1.5× baseline 0% (taken as 0.1%, 1 in 1000 requests)"},
+		{true, slipway.Fail, "6% > 1.5× baseline 0% with 95% confidence (ratio 121, 95% interval 4.33–∞)"},
 		{false, slipway.Inconclusive, "1000 of 2000 requests"},
 		{true, slipway.Fail, "100 rps < 1000 rps"}, // 1,000 requests over 10 s
 		{false, slipway.Pass, "100 rps ≥ 50 rps"},
@@ -412,8 +417,12 @@ func TestTriggers(t *testing.T) {
 		}
 		check(t, fr.Result, w.result, w.reason)
 	}
-	if s := firings[0].String(); s != "error-rate above 5%: 6% > 5% (n 1000)" {
+	if s := firings[0].String(); s != "error-rate above 5%: 6% > 5%, but not yet with 95% confidence (95% interval 3.95%–8.52%)" {
 		t.Errorf("firing reads %q", s)
+	}
+	// The sequential test behind the relative trigger is on record.
+	if r := firings[5].Result; r.Test == "" || r.Lower == nil || *r.Lower <= 1.5 || r.Upper != nil || r.PValue == nil || *r.PValue > 0.05 {
+		t.Errorf("relative firing records test %q, interval %v–%v, p %v", r.Test, r.Lower, r.Upper, r.PValue)
 	}
 	if s := firings[6].String(); s != "error-rate above 5%: 1000 of 2000 requests" {
 		t.Errorf("unchecked firing reads %q", s)
@@ -430,7 +439,8 @@ func TestZeroBaseline(t *testing.T) {
 	}{
 		{0, slipway.Pass, "0% ≤ 1.5× baseline 0% (taken as 0.1%, 1 in 1000 requests)"},
 		{1, slipway.Pass, "0.1% ≤ 1.5× baseline 0%"},
-		{2, slipway.Fail, "0.2% > 1.5× baseline 0% (taken as 0.1%, 1 in 1000 requests)"},
+		{2, slipway.Inconclusive, "0.2% > 1.5× baseline 0%, but not yet with 95% confidence"},
+		{20, slipway.Fail, "2% > 1.5× baseline 0% with 95% confidence (ratio 41, 95% interval 1.77–∞)"},
 	} {
 		f := newFixture(t)
 		f.requests(baseline, 1000, telemetry.OK, time.Millisecond)

@@ -145,4 +145,19 @@
 // Reasons carry the numbers: "accuracy 91.2% < 0.98× baseline 96.1% (n
 // 412/405)", "error-rate inconclusive: 37 of 100 requests". Every value in
 // a result is finite, so a verdict always encodes as JSON.
+//
+// # Rates judged from their counts
+//
+// error-rate and accuracy are read from their counts, and their limits are
+// judged with the always-valid sequential tests of package stats, which stay
+// valid when the controller looks at every tick: an absolute limit fails
+// only when the candidate's rate is beyond it with 95% confidence
+// (stats.OneProportion), error-rate relative to the baseline only when the
+// ratio of the rates is above the limit with 95% confidence
+// (stats.RiskRatio), and accuracy relative to the baseline only when the
+// difference of the rates is below (r − 1)·baseline with 95% confidence
+// (stats.TwoProportions). A point estimate beyond a limit without that
+// confidence is inconclusive: wait for data. The test, its p-value and its
+// interval are recorded in the result. Other metrics are still judged on
+// their point estimates.
 package analysis

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/spec"
+	"github.com/slipway-ml/slipway/internal/stats"
 )
 
 // condition is the judgement of one condition of a metric or trigger.
@@ -26,6 +27,9 @@ type judgement struct {
 	info spec.MetricInfo
 	ms   measurement
 	min  int64 // MinSamples
+	// seq is the sequential test behind the last condition judged on
+	// counts, recorded in the result.
+	seq *stats.SeqResult
 }
 
 func (e *Evidence) judgeMetric(m *spec.Metric) slipway.MetricResult {
@@ -65,6 +69,7 @@ func (e *Evidence) judgeMetric(m *spec.Metric) slipway.MetricResult {
 	}
 	res.Result, res.Reason = combine(conds[:n])
 	res.Reason += j.ms.detail()
+	j.record(&res)
 	return res
 }
 
@@ -95,6 +100,7 @@ func (e *Evidence) checkTrigger(t *spec.Trigger) Firing {
 		c = inconclusive("no limit to check")
 	}
 	res.Result, res.Reason = c.result, c.text+j.ms.detail()
+	j.record(&res)
 	f.Result, f.Fired = res, c.result == slipway.Fail
 	return f
 }
@@ -147,6 +153,11 @@ func (j *judgement) bounds(lo, hi *float64) condition {
 	if why, ok := j.ready(false); !ok {
 		return inconclusive(why)
 	}
+	if j.ms.cand.counted {
+		if c, decided := j.seqBounds(lo, hi); decided {
+			return c
+		}
+	}
 	v, u := j.ms.cand.value, j.info.Unit
 	switch {
 	case lo != nil && below(v, *lo):
@@ -168,6 +179,11 @@ func (j *judgement) bounds(lo, hi *float64) condition {
 func (j *judgement) relative(r float64) condition {
 	if why, ok := j.comparable(); !ok {
 		return inconclusive(why)
+	}
+	if j.ms.cand.counted && j.ms.base.counted {
+		if c, decided := j.seqRelative(r); decided {
+			return c
+		}
 	}
 	v, u := j.ms.cand.value, j.info.Unit
 	b, btext := j.baseline()

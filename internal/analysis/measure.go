@@ -26,6 +26,18 @@ type reading struct {
 	// (one event in n), for count-based rates; a zero baseline counts as
 	// its floor in relative conditions. Zero means no floor.
 	floor float64
+	// counted says value is the percentage of n observations that were
+	// events (errors, correct labels), so the sequential tests of
+	// proportions can judge it; events is their number.
+	counted bool
+	events  int64
+}
+
+// countedPercent is a rate read from its counts.
+func countedPercent(events, n int64) reading {
+	r := measured(100*float64(events)/float64(n), n)
+	r.counted, r.events = true, events
+	return r
 }
 
 func measured(v float64, n int64) reading {
@@ -184,7 +196,7 @@ func errorRate(e *Evidence, t target) measurement {
 		if sh := e.shadow(); sh != nil {
 			n := sh.Compared + sh.ShadowErrors + sh.Mismatched
 			if n > 0 {
-				ms.cand = measured(100*float64(sh.ShadowErrors)/float64(n), n)
+				ms.cand = countedPercent(sh.ShadowErrors, n)
 			}
 		}
 	} else {
@@ -200,11 +212,10 @@ func errorRate(e *Evidence, t target) measurement {
 }
 
 func requestErrors(a *telemetry.Aggregate, _ target) reading {
-	rate, ok := a.ErrorRate()
-	if !ok {
+	if _, ok := a.ErrorRate(); !ok {
 		return missing(0, "no requests yet")
 	}
-	r := measured(100*rate, a.Requests)
+	r := countedPercent(a.ServerErrors+a.Timeouts, a.Requests)
 	r.floor = 100 / float64(a.Requests)
 	return r
 }
@@ -332,7 +343,7 @@ func accuracy(a *telemetry.Aggregate, _ target) reading {
 	v, ok := q.Accuracy()
 	switch {
 	case ok:
-		return measured(100*v, n)
+		return countedPercent(int64(math.Round(v*float64(n))), n)
 	case q.Labeled > 0 && q.NotBinary > 0:
 		return reading{n: n, why: notBinaryLabels, hard: true}
 	}

@@ -1,0 +1,107 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/spec"
+	"github.com/slipway-ml/slipway/internal/stats"
+)
+
+// Rates read from counts (error-rate, accuracy) are judged with the
+// always-valid sequential tests of package stats, since the controller
+// looks at them every tick: a limit fails only when the candidate is beyond
+// it with 95% confidence, and a point estimate beyond it without that
+// confidence is inconclusive (wait for data), never a failure. Other
+// metrics are judged on their point estimate.
+
+// seqOptions are the tests' defaults: α 0.05 (see stats.SeqOptions).
+var seqOptions = stats.SeqOptions{}
+
+// seqBounds judges a counted rate against absolute limits in percent.
+func (j *judgement) seqBounds(lo, hi *float64) (condition, bool) {
+	c, u := j.ms.cand, j.info.Unit
+	var limit float64
+	var worse func(s stats.SeqResult) bool
+	var beyond func(v float64) bool
+	var sign string
+	switch {
+	case hi != nil && *hi > 0 && *hi < 100 && lo == nil:
+		limit, sign = *hi, ">"
+		worse = func(s stats.SeqResult) bool { return 100*s.Lower > limit }
+		beyond = func(v float64) bool { return above(v, limit) }
+	case lo != nil && *lo > 0 && *lo < 100 && hi == nil:
+		limit, sign = *lo, "<"
+		worse = func(s stats.SeqResult) bool { return 100*s.Upper < limit }
+		beyond = func(v float64) bool { return below(v, limit) }
+	default:
+		return condition{}, false // both bounds, or a limit at 0 or 100%: judged on the point estimate
+	}
+	s := stats.OneProportion(c.events, c.n, limit/100, seqOptions)
+	j.seq = &s
+	interval := fmt.Sprintf("95%% interval %s–%s", format(u, 100*s.Lower), format(u, 100*s.Upper))
+	switch {
+	case worse(s):
+		return fail(fmt.Sprintf("%s %s %s with 95%% confidence (%s)", format(u, c.value), sign, u.Format(limit), interval)), true
+	case beyond(c.value):
+		return inconclusive(fmt.Sprintf("%s %s %s, but not yet with 95%% confidence (%s)", format(u, c.value), sign, u.Format(limit), interval)), true
+	}
+	return condition{}, false // within the limit: the point estimate's pass says it best
+}
+
+// seqRelative judges a counted rate against r times the baseline's.
+func (j *judgement) seqRelative(r float64) (condition, bool) {
+	c, b, u := j.ms.cand, j.ms.base, j.info.Unit
+	rs := fmt.Sprintf("%s× baseline %s", formatRatio(r), format(u, b.value))
+	switch j.info.Better {
+	case spec.LowerBetter:
+		s := stats.RiskRatio(c.events, c.n, b.events, b.n, seqOptions)
+		j.seq = &s
+		interval := fmt.Sprintf("ratio %s, 95%% interval %s–%s", formatRatio(s.Estimate), formatRatio(s.Lower), formatRatio(s.Upper))
+		switch {
+		case s.Lower > r:
+			return fail(fmt.Sprintf("%s > %s with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+		case above(c.value, r*b.value) && !(b.value == 0 && c.value <= r*b.floor):
+			return inconclusive(fmt.Sprintf("%s > %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+		}
+	case spec.HigherBetter:
+		// c ≥ r·b is c − b ≥ (r − 1)·b: a difference of proportions.
+		s := stats.TwoProportions(c.events, c.n, b.events, b.n, seqOptions)
+		j.seq = &s
+		margin := (r - 1) * b.value / 100
+		interval := fmt.Sprintf("difference %s, 95%% interval %s–%s", format(u, 100*s.Estimate), format(u, 100*s.Lower), format(u, 100*s.Upper))
+		switch {
+		case s.Upper < margin:
+			return fail(fmt.Sprintf("%s < %s with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+		case below(c.value, r*b.value):
+			return inconclusive(fmt.Sprintf("%s < %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+		}
+	}
+	return condition{}, false
+}
+
+func formatRatio(r float64) string {
+	if math.IsInf(r, 1) {
+		return "∞"
+	}
+	return fmt.Sprintf("%.3g", r)
+}
+
+// record copies the sequential test behind a result into it.
+func (j *judgement) record(res *slipway.MetricResult) {
+	s := j.seq
+	if s == nil {
+		return
+	}
+	res.Test = s.Test
+	res.PValue = finite(s.PValue)
+	res.Lower, res.Upper = finite(s.Lower), finite(s.Upper)
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
