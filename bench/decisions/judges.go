@@ -30,13 +30,28 @@ type judgeKind struct {
 }
 
 // judgeKinds are the judges compared, on the same streams. A new judge
-// (such as the sequential one internal/stats is building) is one more
-// entry.
+// is one more entry.
 func judgeKinds() []judgeKind {
 	return []judgeKind{
 		triggerKind("slipway triggers, minSamples 100", userTriggers(spec.DefaultMinSamples)),
 		triggerKind("slipway triggers, minSamples 1000", userTriggers(1000)),
+		triggerKind("slipway strict triggers", strictTriggers()),
 		fixedErrorRateKind(1, 60),
+	}
+}
+
+// strictTriggers roll back on any regression slipway is confident of:
+// error rate and accuracy at all worse than the baseline's (relative 1,
+// which the sequential tests judge as "worse with 95% confidence"), and a
+// p99 more than 5% slower, with the default minSamples.
+func strictTriggers() []spec.Trigger {
+	trigger := func(metric string, relative float64) spec.Trigger {
+		return spec.Trigger{Metric: metric, Relative: &relative, Action: spec.ActionRollback, MinSamples: spec.DefaultMinSamples}
+	}
+	return []spec.Trigger{
+		trigger("error-rate", 1),
+		trigger("latency-p99", 1.05),
+		trigger("accuracy", 1),
 	}
 }
 

@@ -91,6 +91,29 @@ func TestLatencyP99(t *testing.T) {
 	}
 }
 
+// TestLatencyTailNotYetConfident: a p99 beyond the limit on four slow
+// requests in 200 is not yet a regression; forty of them are.
+func TestLatencyTailNotYetConfident(t *testing.T) {
+	for _, tt := range []struct {
+		slow   int
+		want   slipway.VerdictResult
+		reason string
+	}{
+		{4, slipway.Inconclusive, "> 1.5× baseline 40ms, but not yet with 95% confidence"},
+		{40, slipway.Fail, "> 1.5× baseline 40ms with 95% confidence (20% of requests above 60ms where 1% would be"},
+	} {
+		f := newFixture(t)
+		f.requests(baseline, 1000, telemetry.OK, 40*time.Millisecond)
+		f.requests(candidate, 200-tt.slow, telemetry.OK, 40*time.Millisecond)
+		f.requests(candidate, tt.slow, telemetry.OK, 70*time.Millisecond)
+		r := f.analyze(relative("latency-p99", 1.5)).Metrics[0]
+		check(t, r, tt.want, tt.reason)
+		if r.Test == "" || r.PValue == nil {
+			t.Errorf("%d slow: no test on record: %+v", tt.slow, r)
+		}
+	}
+}
+
 func TestLatencyMeanAndThroughput(t *testing.T) {
 	f := newFixture(t)
 	f.requests(candidate, 100, telemetry.OK, 10*time.Millisecond)

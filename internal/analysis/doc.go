@@ -158,6 +158,9 @@
 // difference of the rates is below (r − 1)·baseline with 95% confidence
 // (stats.TwoProportions). A point estimate beyond a limit without that
 // confidence is inconclusive: wait for data. The test, its p-value and its
-// interval are recorded in the result. Other metrics are still judged on
-// their point estimates.
+// interval are recorded in the result. A latency quantile relative to the
+// baseline's (r > 1) is judged by stats.QuantileExceedance: the candidate's
+// requests above r times the baseline's quantile, against the share the
+// quantile leaves above it. Other metrics are still judged on their point
+// estimates.
 package analysis

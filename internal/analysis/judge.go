@@ -185,6 +185,11 @@ func (j *judgement) relative(r float64) condition {
 			return c
 		}
 	}
+	if j.ms.cand.sketch != nil && j.ms.base.sketch != nil {
+		if c, decided := j.seqQuantile(r); decided {
+			return c
+		}
+	}
 	v, u := j.ms.cand.value, j.info.Unit
 	b, btext := j.baseline()
 	limit := r * b

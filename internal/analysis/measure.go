@@ -31,6 +31,10 @@ type reading struct {
 	// proportions can judge it; events is their number.
 	counted bool
 	events  int64
+	// sketch and quantile are the latency distribution and the quantile
+	// value was read at, for the sequential quantile test.
+	sketch   *ddsketch.DDSketch
+	quantile float64
 }
 
 // countedPercent is a rate read from its counts.
@@ -256,7 +260,23 @@ func quantileMillis(sk *ddsketch.DDSketch, q float64) reading {
 	if err != nil {
 		return missing(0, "no requests yet")
 	}
-	return measured(1000*v, int64(sk.GetCount()))
+	r := measured(1000*v, int64(sk.GetCount()))
+	r.sketch, r.quantile = sk, q
+	return r
+}
+
+// countAbove is how many of a latency sketch's values lie above ms
+// milliseconds, within the sketch's relative accuracy.
+func countAbove(sk *ddsketch.DDSketch, ms float64) int64 {
+	limit := ms / 1000
+	var n float64
+	sk.ForEach(func(value, count float64) bool {
+		if value > limit {
+			n += count
+		}
+		return false
+	})
+	return int64(math.Round(n))
 }
 
 func latencyMean(e *Evidence, t target) measurement {

@@ -50,6 +50,32 @@ func (j *judgement) seqBounds(lo, hi *float64) (condition, bool) {
 	return condition{}, false // within the limit: the point estimate's pass says it best
 }
 
+// seqQuantile judges a latency quantile against r times the baseline's:
+// the candidate's requests above that line are tested against the share
+// the quantile leaves above it (stats.QuantileExceedance), so a shift
+// within the tolerance never fails, however significant.
+func (j *judgement) seqQuantile(r float64) (condition, bool) {
+	c, b, u := j.ms.cand, j.ms.base, j.info.Unit
+	if c.sketch == nil || r <= 1 || b.value <= 0 {
+		return condition{}, false
+	}
+	limit := r * b.value
+	nc := int64(c.sketch.GetCount())
+	over := min(countAbove(c.sketch, limit), nc)
+	s := stats.QuantileExceedance(over, nc, b.n, c.quantile, seqOptions)
+	j.seq = &s
+	rs := fmt.Sprintf("%s× baseline %s", formatRatio(r), format(u, b.value))
+	share := fmt.Sprintf("%.3g%% of requests above %s where %.3g%% would be, 95%% interval %.3g%%–%.3g%%",
+		100*s.Candidate, format(u, limit), 100*s.Baseline, 100*clamp01(s.Baseline+s.Lower), 100*clamp01(s.Baseline+s.Upper))
+	switch {
+	case s.Rejects() && s.Z > 0:
+		return fail(fmt.Sprintf("%s > %s with 95%% confidence (%s)", format(u, c.value), rs, share)), true
+	case above(c.value, limit):
+		return inconclusive(fmt.Sprintf("%s > %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, share)), true
+	}
+	return condition{}, false
+}
+
 // seqRelative judges a counted rate against r times the baseline's.
 func (j *judgement) seqRelative(r float64) (condition, bool) {
 	c, b, u := j.ms.cand, j.ms.base, j.info.Unit
@@ -80,6 +106,8 @@ func (j *judgement) seqRelative(r float64) (condition, bool) {
 	}
 	return condition{}, false
 }
+
+func clamp01(v float64) float64 { return min(max(v, 0), 1) }
 
 func formatRatio(r float64) string {
 	if math.IsInf(r, 1) {
