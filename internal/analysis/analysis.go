@@ -99,8 +99,9 @@ func (e *Evidence) Analyze(metrics []spec.Metric) slipway.Verdict {
 		return v
 	}
 	v.Metrics = make([]slipway.MetricResult, len(metrics))
+	opt := seqOptions(len(metrics))
 	for i := range metrics {
-		v.Metrics[i] = e.judgeMetric(&metrics[i])
+		v.Metrics[i] = e.judgeMetric(&metrics[i], opt)
 	}
 	v.Result, v.Reason = summarize(v.Metrics)
 	return v
@@ -131,8 +132,9 @@ func (f Firing) String() string {
 // Check evaluates each trigger, returning one Firing per trigger in order.
 func (e *Evidence) Check(triggers []spec.Trigger) []Firing {
 	out := make([]Firing, len(triggers))
+	opt := seqOptions(len(triggers))
 	for i := range triggers {
-		out[i] = e.checkTrigger(&triggers[i])
+		out[i] = e.checkTrigger(&triggers[i], opt)
 	}
 	return out
 }

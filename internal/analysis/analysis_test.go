@@ -377,7 +377,7 @@ func TestShadow(t *testing.T) {
 		t.Errorf("shadow error-rate %v (n %d), want 5 of 105 = 4.76%%", got, m[2].CandidateN)
 	}
 	check(t, m[2], slipway.Pass, "4.76% ≤ 5%")
-	check(t, m[3], slipway.Inconclusive, "4.76% > 1%, but not yet with 95% confidence")
+	check(t, m[3], slipway.Inconclusive, "4.76% > 1%, but not yet with 99.3% confidence (99.3% interval 0.00353%–18.8%)")
 	check(t, m[4], slipway.Fail, "> 2× baseline 10")
 	if c, b := value(t, m[4].Candidate, "shadow p99"), value(t, m[4].Baseline, "primary p99"); !near(c, 30, 0.3) || !near(b, 10, 0.1) {
 		t.Errorf("shadow latency %v against primary %v, want 30ms against 10ms", c, b)
@@ -423,12 +423,12 @@ func TestTriggers(t *testing.T) {
 		result slipway.VerdictResult
 		reason string
 	}{
-		{false, slipway.Inconclusive, "6% > 5%, but not yet with 95% confidence (95% interval 3.95%–8.52%)"},
+		{false, slipway.Inconclusive, "6% > 5%, but not yet with 99.4% confidence (99.4% interval 3.53%–9.16%)"},
 		{false, slipway.Pass, "6% ≤ 10%"},
 		{true, slipway.Fail, "> 2× baseline 10"},
 		{false, slipway.Pass, "≤ 4× baseline 10"},
 		{false, slipway.Inconclusive, "0 of 100 labelled samples"},
-		{true, slipway.Fail, "6% > 1.5× baseline 0% with 95% confidence (ratio 121, 95% interval 4.33–∞)"},
+		{true, slipway.Fail, "6% > 1.5× baseline 0% with 99.4% confidence (ratio 121, 99.4% interval 3.61–∞)"},
 		{false, slipway.Inconclusive, "1000 of 2000 requests"},
 		{true, slipway.Fail, "100 rps < 1000 rps"}, // 1,000 requests over 10 s
 		{false, slipway.Pass, "100 rps ≥ 50 rps"},
@@ -440,7 +440,7 @@ func TestTriggers(t *testing.T) {
 		}
 		check(t, fr.Result, w.result, w.reason)
 	}
-	if s := firings[0].String(); s != "error-rate above 5%: 6% > 5%, but not yet with 95% confidence (95% interval 3.95%–8.52%)" {
+	if s := firings[0].String(); s != "error-rate above 5%: 6% > 5%, but not yet with 99.4% confidence (99.4% interval 3.53%–9.16%)" {
 		t.Errorf("firing reads %q", s)
 	}
 	// The sequential test behind the relative trigger is on record.

@@ -150,12 +150,15 @@
 //
 // error-rate and accuracy are read from their counts, and their limits are
 // judged with the always-valid sequential tests of package stats, which stay
-// valid when the controller looks at every tick: an absolute limit fails
-// only when the candidate's rate is beyond it with 95% confidence
+// valid when the controller looks at every tick. The conditions of one set
+// (a step's metrics, or the rollback triggers) share Alpha (0.05) equally,
+// so each of k runs at 0.05/k, shown as its confidence ("98.3%" for three).
+// An absolute limit fails only when the candidate's rate is beyond it with
+// that confidence
 // (stats.OneProportion), error-rate relative to the baseline only when the
-// ratio of the rates is above the limit with 95% confidence
+// ratio of the rates is above the limit with that confidence
 // (stats.RiskRatio), and accuracy relative to the baseline only when the
-// difference of the rates is below (r − 1)·baseline with 95% confidence
+// difference of the rates is below (r − 1)·baseline with that confidence
 // (stats.TwoProportions). A point estimate beyond a limit without that
 // confidence is inconclusive: wait for data. The test, its p-value and its
 // interval are recorded in the result. A latency quantile relative to the

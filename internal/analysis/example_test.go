@@ -50,8 +50,8 @@ func Example() {
 		fmt.Println("fired:", f.Fired, "-", f)
 	}
 	// Output:
-	// fail: latency-p99 9.06ms > 1.5× baseline 5ms with 95% confidence (100% of requests above 7.5ms where 1% would be, 95% interval 98.3%–100%) (n 400/1000)
-	//   error-rate ≤ 1% (n ≥ 100): inconclusive, 1.5% > 1%, but not yet with 95% confidence (95% interval 0.244%–4.08%)
-	//   latency-p99 ≤ 1.5× baseline (n ≥ 100): fail, 9.06ms > 1.5× baseline 5ms with 95% confidence (100% of requests above 7.5ms where 1% would be, 95% interval 98.3%–100%)
+	// fail: latency-p99 9.06ms > 1.5× baseline 5ms with 97.5% confidence (100% of requests above 7.5ms where 1% would be, 97.5% interval 98.1%–100%) (n 400/1000)
+	//   error-rate ≤ 1% (n ≥ 100): inconclusive, 1.5% > 1%, but not yet with 97.5% confidence (97.5% interval 0.182%–4.35%)
+	//   latency-p99 ≤ 1.5× baseline (n ≥ 100): fail, 9.06ms > 1.5× baseline 5ms with 97.5% confidence (100% of requests above 7.5ms where 1% would be, 97.5% interval 98.1%–100%)
 	// fired: false - error-rate above 5%: 1.5% ≤ 5% (n 400)
 }

@@ -28,11 +28,13 @@ type judgement struct {
 	ms   measurement
 	min  int64 // MinSamples
 	// seq is the sequential test behind the last condition judged on
-	// counts, recorded in the result.
+	// counts, recorded in the result; opt is the tests' options, with
+	// this condition's share of Alpha.
 	seq *stats.SeqResult
+	opt stats.SeqOptions
 }
 
-func (e *Evidence) judgeMetric(m *spec.Metric) slipway.MetricResult {
+func (e *Evidence) judgeMetric(m *spec.Metric, opt stats.SeqOptions) slipway.MetricResult {
 	res := slipway.MetricResult{Metric: m.Name, Rule: m.String(), MinSamples: m.MinSamples}
 	info, known := spec.LookupMetric(m.Name)
 	if !known {
@@ -40,7 +42,7 @@ func (e *Evidence) judgeMetric(m *spec.Metric) slipway.MetricResult {
 		return res
 	}
 	relative := m.Relative != nil || m.MaxIncrease != nil || m.MaxDecrease != nil
-	j := judgement{info: info, min: int64(m.MinSamples), ms: e.measure(target{
+	j := judgement{info: info, min: int64(m.MinSamples), opt: opt, ms: e.measure(target{
 		name: m.Name, feature: m.Feature, aggregate: m.Aggregate, minSamples: int64(m.MinSamples), needBase: relative,
 	})}
 	j.fill(&res)
@@ -73,7 +75,7 @@ func (e *Evidence) judgeMetric(m *spec.Metric) slipway.MetricResult {
 	return res
 }
 
-func (e *Evidence) checkTrigger(t *spec.Trigger) Firing {
+func (e *Evidence) checkTrigger(t *spec.Trigger, opt stats.SeqOptions) Firing {
 	f := Firing{Trigger: *t}
 	res := slipway.MetricResult{Metric: t.Metric, Rule: t.String(), MinSamples: t.MinSamples}
 	info, known := spec.LookupMetric(t.Metric)
@@ -84,7 +86,7 @@ func (e *Evidence) checkTrigger(t *spec.Trigger) Firing {
 	}
 	// Triggers take values.NAME as a mean: a sum grows with the window
 	// and the traffic share, so a fixed limit on it would fire in time.
-	j := judgement{info: info, min: int64(t.MinSamples), ms: e.measure(target{
+	j := judgement{info: info, min: int64(t.MinSamples), opt: opt, ms: e.measure(target{
 		name: t.Metric, minSamples: int64(t.MinSamples), needBase: t.Relative != nil,
 	})}
 	j.fill(&res)

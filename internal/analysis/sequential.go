@@ -16,8 +16,22 @@ import (
 // confidence is inconclusive (wait for data), never a failure. Other
 // metrics are judged on their point estimate.
 
-// seqOptions are the tests' defaults: α 0.05 (see stats.SeqOptions).
-var seqOptions = stats.SeqOptions{}
+// Alpha is the false-alarm budget of one set of conditions (a step's
+// metrics, or the rollback triggers): the sequential tests in it share it
+// equally (Bonferroni), so that the chance that any of them fails an
+// identical candidate over the whole step stays within Alpha.
+const Alpha = 0.05
+
+// seqOptions are the tests' options for a set of n conditions judged
+// together.
+func seqOptions(n int) stats.SeqOptions {
+	return stats.SeqOptions{Alpha: Alpha / float64(max(n, 1))}
+}
+
+// confidence renders 1 − α as people read it: "95%", "98.3%".
+func (j *judgement) confidence() string {
+	return fmt.Sprintf("%.3g%%", 100*(1-j.opt.Alpha))
+}
 
 // seqBounds judges a counted rate against absolute limits in percent.
 func (j *judgement) seqBounds(lo, hi *float64) (condition, bool) {
@@ -38,14 +52,15 @@ func (j *judgement) seqBounds(lo, hi *float64) (condition, bool) {
 	default:
 		return condition{}, false // both bounds, or a limit at 0 or 100%: judged on the point estimate
 	}
-	s := stats.OneProportion(c.events, c.n, limit/100, seqOptions)
+	s := stats.OneProportion(c.events, c.n, limit/100, j.opt)
 	j.seq = &s
-	interval := fmt.Sprintf("95%% interval %s–%s", format(u, 100*s.Lower), format(u, 100*s.Upper))
+	conf := j.confidence()
+	interval := fmt.Sprintf("%s interval %s–%s", conf, format(u, 100*s.Lower), format(u, 100*s.Upper))
 	switch {
 	case worse(s):
-		return fail(fmt.Sprintf("%s %s %s with 95%% confidence (%s)", format(u, c.value), sign, u.Format(limit), interval)), true
+		return fail(fmt.Sprintf("%s %s %s with %s confidence (%s)", format(u, c.value), sign, u.Format(limit), conf, interval)), true
 	case beyond(c.value):
-		return inconclusive(fmt.Sprintf("%s %s %s, but not yet with 95%% confidence (%s)", format(u, c.value), sign, u.Format(limit), interval)), true
+		return inconclusive(fmt.Sprintf("%s %s %s, but not yet with %s confidence (%s)", format(u, c.value), sign, u.Format(limit), conf, interval)), true
 	}
 	return condition{}, false // within the limit: the point estimate's pass says it best
 }
@@ -62,16 +77,17 @@ func (j *judgement) seqQuantile(r float64) (condition, bool) {
 	limit := r * b.value
 	nc := int64(c.sketch.GetCount())
 	over := min(countAbove(c.sketch, limit), nc)
-	s := stats.QuantileExceedance(over, nc, b.n, c.quantile, seqOptions)
+	s := stats.QuantileExceedance(over, nc, b.n, c.quantile, j.opt)
 	j.seq = &s
 	rs := fmt.Sprintf("%s× baseline %s", formatRatio(r), format(u, b.value))
-	share := fmt.Sprintf("%.3g%% of requests above %s where %.3g%% would be, 95%% interval %.3g%%–%.3g%%",
-		100*s.Candidate, format(u, limit), 100*s.Baseline, 100*clamp01(s.Baseline+s.Lower), 100*clamp01(s.Baseline+s.Upper))
+	conf := j.confidence()
+	share := fmt.Sprintf("%.3g%% of requests above %s where %.3g%% would be, %s interval %.3g%%–%.3g%%",
+		100*s.Candidate, format(u, limit), 100*s.Baseline, conf, 100*clamp01(s.Baseline+s.Lower), 100*clamp01(s.Baseline+s.Upper))
 	switch {
 	case s.Rejects() && s.Z > 0:
-		return fail(fmt.Sprintf("%s > %s with 95%% confidence (%s)", format(u, c.value), rs, share)), true
+		return fail(fmt.Sprintf("%s > %s with %s confidence (%s)", format(u, c.value), rs, conf, share)), true
 	case above(c.value, limit):
-		return inconclusive(fmt.Sprintf("%s > %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, share)), true
+		return inconclusive(fmt.Sprintf("%s > %s, but not yet with %s confidence (%s)", format(u, c.value), rs, conf, share)), true
 	}
 	return condition{}, false
 }
@@ -80,28 +96,29 @@ func (j *judgement) seqQuantile(r float64) (condition, bool) {
 func (j *judgement) seqRelative(r float64) (condition, bool) {
 	c, b, u := j.ms.cand, j.ms.base, j.info.Unit
 	rs := fmt.Sprintf("%s× baseline %s", formatRatio(r), format(u, b.value))
+	conf := j.confidence()
 	switch j.info.Better {
 	case spec.LowerBetter:
-		s := stats.RiskRatio(c.events, c.n, b.events, b.n, seqOptions)
+		s := stats.RiskRatio(c.events, c.n, b.events, b.n, j.opt)
 		j.seq = &s
-		interval := fmt.Sprintf("ratio %s, 95%% interval %s–%s", formatRatio(s.Estimate), formatRatio(s.Lower), formatRatio(s.Upper))
+		interval := fmt.Sprintf("ratio %s, %s interval %s–%s", formatRatio(s.Estimate), conf, formatRatio(s.Lower), formatRatio(s.Upper))
 		switch {
 		case s.Lower > r:
-			return fail(fmt.Sprintf("%s > %s with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+			return fail(fmt.Sprintf("%s > %s with %s confidence (%s)", format(u, c.value), rs, conf, interval)), true
 		case above(c.value, r*b.value) && !(b.value == 0 && c.value <= r*b.floor):
-			return inconclusive(fmt.Sprintf("%s > %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+			return inconclusive(fmt.Sprintf("%s > %s, but not yet with %s confidence (%s)", format(u, c.value), rs, conf, interval)), true
 		}
 	case spec.HigherBetter:
 		// c ≥ r·b is c − b ≥ (r − 1)·b: a difference of proportions.
-		s := stats.TwoProportions(c.events, c.n, b.events, b.n, seqOptions)
+		s := stats.TwoProportions(c.events, c.n, b.events, b.n, j.opt)
 		j.seq = &s
 		margin := (r - 1) * b.value / 100
-		interval := fmt.Sprintf("difference %s, 95%% interval %s–%s", format(u, 100*s.Estimate), format(u, 100*s.Lower), format(u, 100*s.Upper))
+		interval := fmt.Sprintf("difference %s, %s interval %s–%s", format(u, 100*s.Estimate), conf, format(u, 100*s.Lower), format(u, 100*s.Upper))
 		switch {
 		case s.Upper < margin:
-			return fail(fmt.Sprintf("%s < %s with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+			return fail(fmt.Sprintf("%s < %s with %s confidence (%s)", format(u, c.value), rs, conf, interval)), true
 		case below(c.value, r*b.value):
-			return inconclusive(fmt.Sprintf("%s < %s, but not yet with 95%% confidence (%s)", format(u, c.value), rs, interval)), true
+			return inconclusive(fmt.Sprintf("%s < %s, but not yet with %s confidence (%s)", format(u, c.value), rs, conf, interval)), true
 		}
 	}
 	return condition{}, false
