@@ -165,7 +165,7 @@ func (c *Controller) Act(ctx context.Context, req Request) (slipway.Rollout, err
 			return refuse(fmt.Sprintf("it is %s already", r.Status))
 		}
 		err = c.transition(ctx, e, change{kind: "aborted", status: slipway.RolloutAborted, actor: req.Actor,
-			reason: said(fmt.Sprintf("aborted; all traffic back on %s, %s kept for inspection", r.Baseline, r.Candidate))})
+			reason: said("aborted") + fmt.Sprintf("; all traffic back on %s, %s kept for inspection", r.Baseline, r.Candidate)})
 	case ActionUndo:
 		if r.Status != slipway.RolloutCompleted || !e.plan.Promotes {
 			return refuse(fmt.Sprintf("it is %s; undo reverts a completed rollout (abort stops a live one)", r.Status))
@@ -181,7 +181,7 @@ func (c *Controller) Act(ctx context.Context, req Request) (slipway.Rollout, err
 			return refuse(fmt.Sprintf("production has moved on to %s since", prod))
 		}
 		err = c.transition(ctx, e, change{kind: "undone", status: slipway.RolloutUndone, actor: req.Actor,
-			reason: said(fmt.Sprintf("undone; production back on %s", r.Previous))})
+			reason: said("undone") + fmt.Sprintf("; production back on %s", r.Previous)})
 	case ActionRetry:
 		if r.Status != slipway.RolloutRolledBack && r.Status != slipway.RolloutAborted {
 			return refuse(fmt.Sprintf("it is %s; retry restarts a rolled-back or aborted rollout", r.Status))

@@ -90,7 +90,8 @@ deployment:
 	// Expected duration: 30m.
 	// On completion the production alias moves to 1.4.0.
 	// A stage advances when its duration is over and its analysis passes; a failed analysis rolls back;
-	// an analysis without a verdict when its stage ends pauses the rollout unless the stage says otherwise.
+	// an analysis without a verdict when its stage ends waits for data for up to the stage's duration again,
+	// then pauses the rollout unless the stage says otherwise.
 	//
 	// Rollback triggers, checked at every tick of every stage:
 	// WHEN                 ACTION    NOTIFY  MIN SAMPLES

@@ -256,7 +256,7 @@ func (p Plan) notes() []string {
 		case StepShadow:
 			out = append(out, fmt.Sprintf("%s: %s answers nobody; its answers to mirrored requests are compared with %s's.", st.Name, p.Version, p.Baseline))
 		case StepPreview:
-			out = append(out, fmt.Sprintf("%s: %s is loaded at 0%%, reachable by a pinned version or header for smoke tests; then all traffic switches at once.", st.Name, p.Version))
+			out = append(out, fmt.Sprintf("%s: %s is loaded at 0%%, reachable by a pinned version (/versions/%s) or the header X-Slipway-Preview: true for smoke tests; then all traffic switches at once.", st.Name, p.Version, p.Version))
 		case StepSwitch:
 			if p.KeepWarm {
 				out = append(out, fmt.Sprintf("%s: baseline %s stays loaded until %s passes, so a rollback is instant; then it is released.", st.Name, p.Baseline, st.Name))
@@ -271,7 +271,8 @@ func (p Plan) notes() []string {
 		out = append(out, fmt.Sprintf("When the shadow ends, %s is not promoted (then: canary would continue into stages).", p.Version))
 	}
 	out = append(out, "A stage advances when its duration is over and its analysis passes; a failed analysis rolls back;",
-		"an analysis without a verdict when its stage ends pauses the rollout unless the stage says otherwise.")
+		"an analysis without a verdict when its stage ends waits for data for up to the stage's duration again,",
+		"then pauses the rollout unless the stage says otherwise.")
 	return out
 }
 
