@@ -107,14 +107,7 @@ func TestCrashRollout(t *testing.T) {
 	// takes traffic, and does not advance again.
 	t.Run("AfterStageAdvanced", func(t *testing.T) {
 		c := newCrashCase(t)
-		p := c.start("stage-advanced")
-		c.setup(p, "1.0.0")
-		tr := c.play(p)
-		c.deploy(p, promoteSpec)
-		p.waitKilled(t, 30*time.Second)
-		tr.stop()
-
-		p = c.start("")
+		p, _ := c.crashAfter("stage-advanced", "1.0.0", promoteSpec)
 		st := c.status(p)
 		if st.Rollout.Status != slipway.RolloutProgressing || st.Rollout.Step != 1 {
 			t.Fatalf("after restart: %s at step %d, want progressing at step 1 (the persisted advance)", st.Rollout.Status, st.Rollout.Step)
@@ -122,7 +115,7 @@ func TestCrashRollout(t *testing.T) {
 		if w := c.candidateWeight(p, "2.0.0"); w != st.Steps[1].Weight {
 			t.Fatalf("after restart the route gives 2.0.0 %d bp, want step 1's %d", w, st.Steps[1].Weight)
 		}
-		tr = c.play(p)
+		tr := c.play(p)
 		c.waitEnded(p, 30*time.Second, slipway.RolloutCompleted)
 		tr.stopClean(t)
 		c.checkPromoted(p)
@@ -132,14 +125,7 @@ func TestCrashRollout(t *testing.T) {
 	// production alias moved: the restarted one moves it before it serves.
 	t.Run("AfterCompleted", func(t *testing.T) {
 		c := newCrashCase(t)
-		p := c.start("completed")
-		c.setup(p, "1.0.0")
-		tr := c.play(p)
-		c.deploy(p, promoteSpec)
-		p.waitKilled(t, 30*time.Second)
-		tr.stop()
-
-		p = c.start("")
+		p, _ := c.crashAfter("completed", "1.0.0", promoteSpec)
 		st := c.status(p)
 		if st.Rollout.Status != slipway.RolloutCompleted || !st.Rollout.Applied {
 			t.Fatalf("after restart: %s, applied %v; want completed and applied before the server took traffic", st.Rollout.Status, st.Rollout.Applied)
@@ -148,7 +134,7 @@ func TestCrashRollout(t *testing.T) {
 			t.Fatalf("after restart production is %s, want 2.0.0", prod)
 		}
 		restarted := time.Now()
-		tr = c.play(p)
+		tr := c.play(p)
 		time.Sleep(time.Second)
 		tr.stopClean(t)
 		c.onlyVersion(tr.since(restarted), "2.0.0", 100)
@@ -160,17 +146,10 @@ func TestCrashRollout(t *testing.T) {
 	// never answers from 3.0.0.
 	t.Run("AfterRolledBack", func(t *testing.T) {
 		c := newCrashCase(t)
-		p := c.start("rolled-back")
-		c.setup(p, "2.0.0")
-		tr := c.play(p)
-		c.deploy(p, rollbackSpec)
-		p.waitKilled(t, 30*time.Second)
-		tr.stop()
-		if n := tr.count("3.0.0"); n == 0 {
+		p, before := c.crashAfter("rolled-back", "2.0.0", rollbackSpec)
+		if n := before.count("3.0.0"); n == 0 {
 			t.Fatal("3.0.0 answered nothing before the crash: the canary never ran")
 		}
-
-		p = c.start("")
 		st := c.status(p)
 		if st.Rollout.Status != slipway.RolloutRolledBack || !st.Rollout.Applied {
 			t.Fatalf("after restart: %s, applied %v; want rolled-back and applied before the server took traffic", st.Rollout.Status, st.Rollout.Applied)
@@ -179,7 +158,7 @@ func TestCrashRollout(t *testing.T) {
 			t.Fatalf("rolled back because %q, want the log-loss trigger", st.Rollout.Reason)
 		}
 		restarted := time.Now()
-		tr = c.play(p)
+		tr := c.play(p)
 		time.Sleep(1500 * time.Millisecond)
 		tr.stopClean(t)
 		c.onlyVersion(tr.since(restarted), "2.0.0", 100)
@@ -334,6 +313,21 @@ func (p *crashServer) waitKilled(t *testing.T, timeout time.Duration) {
 }
 
 // setup pushes the three fraud versions and points production at prod.
+// crashAfter runs a server that kills itself right after persisting the
+// first transition of kind: production on prod, traffic playing, spec
+// deployed. It returns a restarted server on the same data, and the
+// traffic the crashed one saw.
+func (c *crashCase) crashAfter(kind, prod, spec string) (*crashServer, *player) {
+	c.t.Helper()
+	p := c.start(kind)
+	c.setup(p, prod)
+	tr := c.play(p)
+	c.deploy(p, spec)
+	p.waitKilled(c.t, 30*time.Second)
+	tr.stop()
+	return c.start(""), tr
+}
+
 func (c *crashCase) setup(p *crashServer, prod string) {
 	t := c.t
 	t.Helper()

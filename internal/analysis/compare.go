@@ -16,12 +16,8 @@ import (
 // over the baseline's deciles, class ids over the classes.
 func predictionDrift(e *Evidence, _ target) measurement {
 	ms := measurement{noun: nounPredictions, comparison: true, baseSamples: true}
-	c, b := e.Candidate, e.Baseline
-	if c == nil || b == nil {
-		ms.cand = missing(0, noTelemetry)
-		if e.Query.Shadow {
-			ms.cand = impossible(noPredictionsInShadow)
-		}
+	c, b, ok := e.compared(&ms)
+	if !ok {
 		return ms
 	}
 	cp, bp := &c.Predictions, &b.Predictions
@@ -50,6 +46,19 @@ func predictionDrift(e *Evidence, _ target) measurement {
 	return ms
 }
 
+// compared returns both versions' measurements for a metric that compares
+// them, or records in ms why there is nothing to compare yet.
+func (e *Evidence) compared(ms *measurement) (c, b *telemetry.Aggregate, ok bool) {
+	if e.Candidate == nil || e.Baseline == nil {
+		ms.cand = missing(0, noTelemetry)
+		if e.Query.Shadow {
+			ms.cand = impossible(noPredictionsInShadow)
+		}
+		return nil, nil, false
+	}
+	return e.Candidate, e.Baseline, true
+}
+
 func classCount(p *telemetry.PredictionAggregate) int64 {
 	n := p.ClassesOther
 	for _, c := range p.Classes {
@@ -62,12 +71,8 @@ func classCount(p *telemetry.PredictionAggregate) int64 {
 // scores.
 func scoreShift(e *Evidence, _ target) measurement {
 	ms := measurement{noun: nounPredictions, comparison: true, baseSamples: true}
-	c, b := e.Candidate, e.Baseline
-	if c == nil || b == nil {
-		ms.cand = missing(0, noTelemetry)
-		if e.Query.Shadow {
-			ms.cand = impossible(noPredictionsInShadow)
-		}
+	c, b, ok := e.compared(&ms)
+	if !ok {
 		return ms
 	}
 	cp, bp := &c.Predictions, &b.Predictions
@@ -89,12 +94,8 @@ func scoreShift(e *Evidence, _ target) measurement {
 // the features both versions saw.
 func featureDrift(e *Evidence, t target) measurement {
 	ms := measurement{noun: "feature values", comparison: true, baseSamples: true}
-	c, b := e.Candidate, e.Baseline
-	if c == nil || b == nil {
-		ms.cand = missing(0, noTelemetry)
-		if e.Query.Shadow {
-			ms.cand = impossible(noPredictionsInShadow)
-		}
+	c, b, ok := e.compared(&ms)
+	if !ok {
 		return ms
 	}
 	if t.feature != "" {
