@@ -163,6 +163,10 @@ type MetricResult struct {
 	PValue *float64 `json:"p_value,omitempty"`
 	Lower  *float64 `json:"lower,omitempty"`
 	Upper  *float64 `json:"upper,omitempty"`
+	// Sentence says it all in words a person reads once: "error rate
+	// 2.1% vs 0.9% baseline over 4,812 requests; ratio 2.3×, at least
+	// 1.9× with 98.3% confidence; limit above 1.5× baseline: roll back".
+	Sentence string `json:"sentence,omitempty"`
 }
 
 // MarshalJSON writes Window in seconds, which every reader can use.

@@ -44,6 +44,9 @@ type Judge struct {
 	// Source supplies the telemetry. Nil means none: every metric is
 	// inconclusive.
 	Source Source
+	// External asks the providers of metrics measured outside slipway.
+	// Nil means none: such metrics are inconclusive.
+	External *External
 }
 
 // Analyze judges every metric against the candidate's (and, for relative
@@ -65,7 +68,7 @@ func (j *Judge) Check(q Query, triggers []spec.Trigger) []Firing {
 // Gather reads both versions' telemetry over q.Window: two Window calls,
 // whose copies are the only memory a judgement needs besides its result.
 func (j *Judge) Gather(q Query) Evidence {
-	e := Evidence{Query: q}
+	e := Evidence{Query: q, ext: j.External}
 	if j.Source == nil {
 		return e
 	}
@@ -87,6 +90,8 @@ type Evidence struct {
 	// window; nil when the version has recorded nothing. In a shadow step
 	// the comparison of the two is Baseline.Shadows[Query.Candidate].
 	Candidate, Baseline *telemetry.Aggregate
+
+	ext *External // the providers' answers; nil means none
 }
 
 // Analyze judges every metric. The verdict fails when any metric fails,

@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/analysis"
 	"github.com/slipway-ml/slipway/internal/runtime"
 	"github.com/slipway-ml/slipway/internal/spec"
+	"github.com/slipway-ml/slipway/internal/stats"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
@@ -257,6 +258,33 @@ func TestPredictionDriftPSI(t *testing.T) {
 	check(t, v.Metrics[0], slipway.Inconclusive, "already compares the candidate with the baseline")
 }
 
+// TestPredictionJS checks the Jensen-Shannon divergence on the same
+// streams as TestPredictionDriftPSI, against stats.JSDivergence of the
+// bins' counts (itself checked against scipy).
+func TestPredictionJS(t *testing.T) {
+	f := newFixture(t)
+	f.scored(baseline, 50, 0.1)
+	f.scored(baseline, 50, 0.6)
+	f.scored(candidate, 75, 0.1)
+	f.scored(candidate, 25, 0.6)
+	want := stats.JSDivergence([]float64{75, 25}, []float64{50, 50}) // 0.0488
+	v := f.analyze(threshold("prediction-js", 0.04), threshold("prediction-js", 0.1))
+	if got := value(t, v.Metrics[0].Candidate, "js"); !near(got, want, 1e-12) {
+		t.Errorf("JS divergence %v, want %v", got, want)
+	}
+	check(t, v.Metrics[0], slipway.Fail, "0.0488 > 0.04")
+	check(t, v.Metrics[1], slipway.Pass, "0.0488 ≤ 0.1")
+
+	// Disjoint outputs: the PSI would be huge, JS is at its bound of 1.
+	g := newFixture(t)
+	g.scored(baseline, 100, 0.1)
+	g.scored(candidate, 100, 0.9)
+	v = g.analyze(threshold("prediction-js", 0.1))
+	if got := value(t, v.Metrics[0].Candidate, "js"); !near(got, 1, 1e-12) {
+		t.Errorf("disjoint JS divergence %v, want 1", got)
+	}
+}
+
 func TestPredictionDriftClasses(t *testing.T) {
 	f := newFixture(t)
 	for i := range 100 {
@@ -428,7 +456,7 @@ func TestTriggers(t *testing.T) {
 		{true, slipway.Fail, "> 2× baseline 10"},
 		{false, slipway.Pass, "≤ 4× baseline 10"},
 		{false, slipway.Inconclusive, "0 of 100 labelled samples"},
-		{true, slipway.Fail, "6% > 1.5× baseline 0% with 99.4% confidence (ratio 121, 99.4% interval 3.61–∞)"},
+		{true, slipway.Fail, "6% > 1.5× baseline 0% with 99.4% confidence (ratio 121, 99.4% interval 3.81–∞)"},
 		{false, slipway.Inconclusive, "1000 of 2000 requests"},
 		{true, slipway.Fail, "100 rps < 1000 rps"}, // 1,000 requests over 10 s
 		{false, slipway.Pass, "100 rps ≥ 50 rps"},
@@ -463,7 +491,7 @@ func TestZeroBaseline(t *testing.T) {
 		{0, slipway.Pass, "0% ≤ 1.5× baseline 0% (taken as 0.1%, 1 in 1000 requests)"},
 		{1, slipway.Pass, "0.1% ≤ 1.5× baseline 0%"},
 		{2, slipway.Inconclusive, "0.2% > 1.5× baseline 0%, but not yet with 95% confidence"},
-		{20, slipway.Fail, "2% > 1.5× baseline 0% with 95% confidence (ratio 41, 95% interval 1.77–∞)"},
+		{20, slipway.Fail, "2% > 1.5× baseline 0% with 95% confidence (ratio 41, 95% interval 1.95–∞)"},
 	} {
 		f := newFixture(t)
 		f.requests(baseline, 1000, telemetry.OK, time.Millisecond)
@@ -607,5 +635,60 @@ func TestQualityUndefined(t *testing.T) {
 	check(t, v.Metrics[2], slipway.Inconclusive, "not binary")
 	if got := value(t, v.Metrics[1].Candidate, "rmse"); got != 1.5 {
 		t.Errorf("rmse %v, want 1.5", got)
+	}
+}
+
+// TestValuesSequentialMean checks that a mean with spread is judged by the
+// sequential test on means: a candidate whose mean is below the limit on
+// few values is only inconclusive, and fails once the difference is beyond
+// the limit with confidence; the test and its interval are recorded.
+func TestValuesSequentialMean(t *testing.T) {
+	decrease := spec.Metric{Name: "values.revenue", MaxDecrease: pct(10), MinSamples: 20}
+	spread := func(f *fixture, version string, n int, mean float64) {
+		for i, id := range f.scored(version, n, 0.5) {
+			v := mean - 5 + 10*float64(i%2) // mean ± 5
+			f.feedback(telemetry.Feedback{ID: id, Values: map[string]float64{"revenue": v}})
+		}
+	}
+	for _, tt := range []struct {
+		n      int
+		want   slipway.VerdictResult
+		reason string
+	}{
+		{40, slipway.Inconclusive, "8 < baseline 10 −10%, but not yet with 95% confidence (difference -2, 95% interval"},
+		{2000, slipway.Fail, "8 < baseline 10 −10% with 95% confidence (difference -2, 95% interval"},
+	} {
+		f := newFixture(t)
+		spread(f, baseline, tt.n, 10)
+		spread(f, candidate, tt.n, 8)
+		v := f.analyze(decrease)
+		check(t, v.Metrics[0], tt.want, tt.reason)
+		if v.Metrics[0].Test != stats.TestTwoMeans || v.Metrics[0].PValue == nil {
+			t.Errorf("n %d: test %q p %v, want %s with a p-value", tt.n, v.Metrics[0].Test, v.Metrics[0].PValue, stats.TestTwoMeans)
+		}
+	}
+}
+
+// TestSentences checks the sentence each result carries for people.
+func TestSentences(t *testing.T) {
+	f := newFixture(t)
+	f.requests(baseline, 4900, telemetry.OK, time.Millisecond)
+	f.requests(baseline, 100, telemetry.ServerError, time.Millisecond)
+	f.requests(candidate, 900, telemetry.OK, time.Millisecond)
+	f.requests(candidate, 100, telemetry.ServerError, time.Millisecond)
+	trig := spec.Trigger{Metric: "error-rate", Relative: ptr(1.5), Action: spec.ActionRollback, MinSamples: 100}
+	fs := f.judge.Check(f.query(), []spec.Trigger{trig})
+	got := fs[0].Result.Sentence
+	for _, want := range []string{"error rate 10% vs 2% baseline over 1,000 requests; ratio 5×, at least ", "× with 95% confidence; limit above 1.5× baseline: roll back"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trigger sentence %q lacks %q", got, want)
+		}
+	}
+	v := f.analyze(threshold("error-rate", 20), spec.Metric{Name: "accuracy", Threshold: ptr(90), MinSamples: 100})
+	if got, want := v.Metrics[0].Sentence, "error rate 10% over 1,000 requests; 97.5% interval 7.14% to 13.4%; limit ≤ 20%: pass"; got != want {
+		t.Errorf("metric sentence %q, want %q", got, want)
+	}
+	if got, want := v.Metrics[1].Sentence, "accuracy not measured yet; limit ≥ 90%: wait for more data"; got != want {
+		t.Errorf("metric sentence %q, want %q", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/analysis"
 	"github.com/slipway-ml/slipway/internal/runtime"
 	"github.com/slipway-ml/slipway/internal/spec"
 	"github.com/slipway-ml/slipway/internal/telemetry"
@@ -137,4 +138,29 @@ func BenchmarkAnalyze(b *testing.B) {
 			_ = f.judge.Gather(q)
 		}
 	})
+}
+
+// BenchmarkExperiment is one tick of an experiment on five minutes of
+// realistic telemetry per arm (revenue per labelled request as the metric,
+// one guardrail): an A/B test's decision, and a Thompson bandit's next
+// allocation, whose Monte Carlo draws are most of its cost.
+func BenchmarkExperiment(b *testing.B) {
+	f := realisticSeries(b)
+	x := &spec.Experiment{Metric: "values.revenue", MinSamples: 100, Promote: true, Policy: "thompson", Floor: 5, Epsilon: 0.1,
+		Guardrails: []spec.Metric{{Name: "error-rate", Relative: ptr(1.5), MinSamples: 100}}}
+	q := analysis.ExperimentQuery{Model: "m", Arms: []string{baseline, candidate}, Shares: []float64{0.5, 0.5}, Experiment: x, Window: 5 * time.Minute}
+	for _, bandit := range []bool{false, true} {
+		name := "ab-test"
+		if bandit {
+			name = "bandit"
+		}
+		b.Run(name, func(b *testing.B) {
+			q.Bandit = bandit
+			for b.Loop() {
+				if _, err := f.judge.Experiment(q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

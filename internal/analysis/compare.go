@@ -11,39 +11,49 @@ import (
 // Metrics whose value compares the two versions: drift between their
 // distributions, and a shadow's answers against the baseline's.
 
-// predictionDrift compares the distributions of the two versions'
-// outputs: scores in [0,1] over the fixed score histogram, other scores
-// over the baseline's deciles, class ids over the classes.
-func predictionDrift(e *Evidence, _ target) measurement {
-	ms := measurement{noun: nounPredictions, comparison: true, baseSamples: true}
-	c, b, ok := e.compared(&ms)
-	if !ok {
+// predictionDrift is the PSI between the distributions of the two
+// versions' outputs, predictionJS their Jensen–Shannon divergence.
+var (
+	predictionDrift = predictionDivergence(psiTerm)
+	predictionJS    = predictionDivergence(jsTerm)
+)
+
+// predictionDivergence compares the distributions of the two versions'
+// outputs by the divergence term sums over bins: scores in [0,1] over
+// the fixed score histogram, other scores over the baseline's deciles,
+// class ids over the classes.
+func predictionDivergence(term binTerm) measure {
+	return func(e *Evidence, _ target) measurement {
+		ms := measurement{noun: nounPredictions, comparison: true, baseSamples: true}
+		c, b, ok := e.compared(&ms)
+		if !ok {
+			return ms
+		}
+		cp, bp := &c.Predictions, &b.Predictions
+		cScores, bScores := cp.ScoreCount > 0, bp.ScoreCount > 0
+		cClasses, bClasses := classCount(cp) > 0, classCount(bp) > 0
+		switch {
+		case cScores && bScores:
+			ms.base.n = bp.ScoreCount
+			if cp.ScoresOutside == 0 && bp.ScoresOutside == 0 {
+				ms.cand = measured(divergenceCounts(term, cp.ScoreHistogram[:], bp.ScoreHistogram[:], 0, 0), cp.ScoreCount)
+			} else {
+				ms.cand = measured(divergenceSketches(term, cp.Scores, bp.Scores), cp.ScoreCount)
+			}
+		case !cScores && !bScores && cClasses && bClasses:
+			ms.cand = measured(divergenceCounts(term, cp.Classes, bp.Classes, cp.ClassesOther, bp.ClassesOther), classCount(cp))
+			ms.base.n = classCount(bp)
+		case (cScores || cClasses) && (bScores || bClasses):
+			ms.cand = impossible("the versions' outputs differ in kind (scores against class ids), so their distributions cannot be compared")
+		default:
+			ms.cand = missing(max(cp.ScoreCount, classCount(cp)), "no predictions yet")
+			ms.base.n = max(bp.ScoreCount, classCount(bp))
+			if e.Query.Shadow && ms.cand.n == 0 {
+				ms.cand = impossible(noPredictionsInShadow)
+			}
+		}
 		return ms
 	}
-	cp, bp := &c.Predictions, &b.Predictions
-	cScores, bScores := cp.ScoreCount > 0, bp.ScoreCount > 0
-	cClasses, bClasses := classCount(cp) > 0, classCount(bp) > 0
-	switch {
-	case cScores && bScores:
-		ms.base.n = bp.ScoreCount
-		if cp.ScoresOutside == 0 && bp.ScoresOutside == 0 {
-			ms.cand = measured(psiCounts(cp.ScoreHistogram[:], bp.ScoreHistogram[:], 0, 0), cp.ScoreCount)
-		} else {
-			ms.cand = measured(psiSketches(cp.Scores, bp.Scores), cp.ScoreCount)
-		}
-	case !cScores && !bScores && cClasses && bClasses:
-		ms.cand = measured(psiCounts(cp.Classes, bp.Classes, cp.ClassesOther, bp.ClassesOther), classCount(cp))
-		ms.base.n = classCount(bp)
-	case (cScores || cClasses) && (bScores || bClasses):
-		ms.cand = impossible("the versions' outputs differ in kind (scores against class ids), so their distributions cannot be compared")
-	default:
-		ms.cand = missing(max(cp.ScoreCount, classCount(cp)), "no predictions yet")
-		ms.base.n = max(bp.ScoreCount, classCount(bp))
-		if e.Query.Shadow && ms.cand.n == 0 {
-			ms.cand = impossible(noPredictionsInShadow)
-		}
-	}
-	return ms
 }
 
 // compared returns both versions' measurements for a metric that compares

@@ -53,6 +53,12 @@
 //	                  equal-width score bins; for other scores over the
 //	                  baseline's deciles; for class ids over the classes (and
 //	                  one bin for ids beyond 1,024). n: predictions of each.
+//	                  0.1 is worth watching, 0.25 worth acting on.
+//	prediction-js     the Jensen-Shannon divergence in bits, 0 (the same) to
+//	                  1 (disjoint), over the same bins as prediction-drift:
+//	                  bounded and symmetric where the PSI is not, and finite
+//	                  when a bin is empty in one version. About 0.05 is worth
+//	                  watching, 0.1 worth acting on.
 //	feature-drift     the PSI of an input feature over the baseline's
 //	                  deciles: the largest over the features both versions saw
 //	                  with MinSamples values each, or the feature named by
@@ -157,7 +163,10 @@
 // that confidence
 // (stats.OneProportion), error-rate relative to the baseline only when the
 // ratio of the rates is above the limit with that confidence
-// (stats.RiskRatio), and accuracy relative to the baseline only when the
+// (stats.RiskRatio, its mixture truncated to ratios above 1: only a worse
+// candidate is looked for, which about doubles the evidence for one, and
+// is what brings a doubled error rate to a rollback within 12/rate
+// requests in bench/decisions), and accuracy relative to the baseline only when the
 // difference of the rates is below (r − 1)·baseline with that confidence
 // (stats.TwoProportions). A point estimate beyond a limit without that
 // confidence is inconclusive: wait for data. The test, its p-value and its
@@ -166,4 +175,36 @@
 // requests above r times the baseline's quantile, against the share the
 // quantile leaves above it. Other metrics are still judged on their point
 // estimates.
+// values.NAME as a mean is judged by stats.TwoMeans (the normal-mixture
+// test on the difference of the means, from the feedback values' sums and
+// sums of squares) against maxIncrease and maxDecrease: it fails only when
+// the difference is beyond the limit with confidence.
+//
+// # Providers and expressions
+//
+// A metric or trigger with a provider (spec.Provider) is measured outside
+// slipway, by a PromQL query or a webhook. External asks in the
+// background at most once per provider interval and keeps the last answer,
+// so a slow provider never holds up a tick; until the first answer, and
+// while Prometheus has no data, the metric is inconclusive. Its samples
+// are the versions' requests in slipway's own telemetry, so MinSamples
+// holds it back like any other metric. A webhook that answers pass or fail
+// decides the metric itself.
+//
+// An expr condition (spec.CompileExpr) is an expr-lang expression over
+// candidate, baseline, candidateN and baselineN, true to pass (for a
+// trigger, true to fire); it reads the baseline only when it names it.
+//
+// # Sentences
+//
+// Every result carries a Sentence for people: the values, the samples,
+// the test's bound when a test decided, the limit and what follows, as
+// rollout explain prints it.
+//
+// # Experiments
+//
+// Judge.Experiment reads every arm of an A/B test, a bandit or a
+// champion-challenger, judges its guardrails (each challenger against the
+// control) and then the decision metric with package experiment, or a
+// bandit's next allocation with package bandit.
 package analysis

@@ -23,6 +23,25 @@ const (
 	KSQuantiles = 100
 )
 
+// A binTerm is one bin's term of a divergence between two distributions
+// over the same bins, from the bin's share of each.
+type binTerm func(c, b float64) float64
+
+// jsTerm is one bin's term of the Jensen–Shannon divergence in bits:
+// ½(c·log₂(c/m) + b·log₂(b/m)) with m = (c + b)/2 and 0·log 0 = 0, so the
+// sum lies in [0, 1] (stats.JSDivergence over the same shares).
+func jsTerm(c, b float64) float64 {
+	m := (c + b) / 2
+	t := 0.0
+	if c > 0 {
+		t += c * math.Log(c/m)
+	}
+	if b > 0 {
+		t += b * math.Log(b/m)
+	}
+	return t / (2 * math.Ln2)
+}
+
 // psiTerm is one bin's term of a PSI, from the bin's share of each
 // version.
 func psiTerm(c, b float64) float64 {
@@ -35,6 +54,12 @@ func psiTerm(c, b float64) float64 {
 // bOther; a bin beyond the end of the shorter slice is empty. Zero when
 // either version has no counts.
 func psiCounts(c, b []int64, cOther, bOther int64) float64 {
+	return divergenceCounts(psiTerm, c, b, cOther, bOther)
+}
+
+// divergenceCounts sums term over the bins of counts c and b, plus the
+// bin counted by cOther and bOther, as psiCounts does for the PSI.
+func divergenceCounts(term binTerm, c, b []int64, cOther, bOther int64) float64 {
 	cn, bn := cOther, bOther
 	for _, v := range c {
 		cn += v
@@ -51,9 +76,9 @@ func psiCounts(c, b []int64, cOther, bOther int64) float64 {
 		}
 		return 0
 	}
-	psi := psiTerm(float64(cOther)/float64(cn), float64(bOther)/float64(bn))
+	psi := term(float64(cOther)/float64(cn), float64(bOther)/float64(bn))
 	for i := range max(len(c), len(b)) {
-		psi += psiTerm(float64(at(c, i))/float64(cn), float64(at(b, i))/float64(bn))
+		psi += term(float64(at(c, i))/float64(cn), float64(at(b, i))/float64(bn))
 	}
 	return psi
 }
@@ -61,7 +86,11 @@ func psiCounts(c, b []int64, cOther, bOther int64) float64 {
 // psiSketches is the PSI of the candidate's sketch c against the
 // baseline's b over bins at the baseline's deciles: (-∞, d₁], (d₁, d₂], …,
 // (d₉, ∞). Zero when either is empty.
-func psiSketches(c, b *ddsketch.DDSketch) float64 {
+func psiSketches(c, b *ddsketch.DDSketch) float64 { return divergenceSketches(psiTerm, c, b) }
+
+// divergenceSketches sums term over the bins at the baseline's deciles,
+// as psiSketches does for the PSI.
+func divergenceSketches(term binTerm, c, b *ddsketch.DDSketch) float64 {
 	if c == nil || b == nil || c.IsEmpty() || b.IsEmpty() {
 		return 0
 	}
@@ -84,7 +113,7 @@ func psiSketches(c, b *ddsketch.DDSketch) float64 {
 	cn, bn := c.GetCount(), b.GetCount()
 	psi := 0.0
 	for i := range k + 1 {
-		psi += psiTerm(cc[i]/cn, bc[i]/bn)
+		psi += term(cc[i]/cn, bc[i]/bn)
 	}
 	return psi
 }

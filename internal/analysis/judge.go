@@ -37,18 +37,32 @@ type judgement struct {
 func (e *Evidence) judgeMetric(m *spec.Metric, opt stats.SeqOptions) slipway.MetricResult {
 	res := slipway.MetricResult{Metric: m.Name, Rule: m.String(), MinSamples: m.MinSamples}
 	info, known := spec.LookupMetric(m.Name)
+	if m.Provider != nil {
+		info, known = m.Info(), true
+	}
 	if !known {
 		res.Result, res.Reason = slipway.Inconclusive, "not a metric of the catalogue"
 		return res
 	}
-	relative := m.Relative != nil || m.MaxIncrease != nil || m.MaxDecrease != nil
+	x, xerr := compileExpr(m.Expr)
+	relative := m.Relative != nil || m.MaxIncrease != nil || m.MaxDecrease != nil || (x != nil && x.UsesBaseline)
 	j := judgement{info: info, min: int64(m.MinSamples), opt: opt, ms: e.measure(target{
-		name: m.Name, feature: m.Feature, aggregate: m.Aggregate, minSamples: int64(m.MinSamples), needBase: relative,
+		name: m.Name, feature: m.Feature, aggregate: m.Aggregate, minSamples: int64(m.MinSamples), needBase: relative, provider: m.Provider,
 	})}
 	j.fill(&res)
+	if j.ms.cand.verdict != nil {
+		c := j.providerVerdict(m.Provider)
+		res.Result, res.Reason = c.result, c.text
+		res.Sentence = j.sentence(&res, "", metricOutcome(res.Result))
+		return res
+	}
 
-	var conds [4]condition
+	var conds [5]condition
 	n := 0
+	if m.Expr != "" {
+		conds[n] = j.expression(x, xerr, false)
+		n++
+	}
 	if lo, hi := m.Bounds(); lo != nil || hi != nil {
 		conds[n] = j.bounds(lo, hi)
 		n++
@@ -66,12 +80,17 @@ func (e *Evidence) judgeMetric(m *spec.Metric, opt stats.SeqOptions) slipway.Met
 		n++
 	}
 	if n == 0 {
-		res.Result, res.Reason = slipway.Inconclusive, "no condition to judge"
+		why, ready := j.ready(false)
+		if ready {
+			why = "no condition to judge the value by: give min, max, maxIncrease, maxDecrease or expr, or have the webhook answer pass or fail"
+		}
+		res.Result, res.Reason = slipway.Inconclusive, why
 		return res
 	}
 	res.Result, res.Reason = combine(conds[:n])
 	res.Reason += j.ms.detail()
 	j.record(&res)
+	res.Sentence = j.sentence(&res, ruleLimit(res.Rule, m.Name), metricOutcome(res.Result))
 	return res
 }
 
@@ -79,19 +98,27 @@ func (e *Evidence) checkTrigger(t *spec.Trigger, opt stats.SeqOptions) Firing {
 	f := Firing{Trigger: *t}
 	res := slipway.MetricResult{Metric: t.Metric, Rule: t.String(), MinSamples: t.MinSamples}
 	info, known := spec.LookupMetric(t.Metric)
+	if t.Provider != nil {
+		info, known = t.Info(), true
+	}
 	if !known {
 		res.Result, res.Reason = slipway.Inconclusive, "not a metric of the catalogue"
 		f.Result = res
 		return f
 	}
+	x, xerr := compileExpr(t.Expr)
 	// Triggers take values.NAME as a mean: a sum grows with the window
 	// and the traffic share, so a fixed limit on it would fire in time.
 	j := judgement{info: info, min: int64(t.MinSamples), opt: opt, ms: e.measure(target{
-		name: t.Metric, minSamples: int64(t.MinSamples), needBase: t.Relative != nil,
+		name: t.Metric, minSamples: int64(t.MinSamples), needBase: t.Relative != nil || (x != nil && x.UsesBaseline), provider: t.Provider,
 	})}
 	j.fill(&res)
 	var c condition
 	switch {
+	case j.ms.cand.verdict != nil:
+		c = j.providerVerdict(t.Provider)
+	case t.Expr != "":
+		c = j.expression(x, xerr, true)
 	case t.Above != nil:
 		c = j.bounds(nil, t.Above)
 	case t.Below != nil:
@@ -103,6 +130,7 @@ func (e *Evidence) checkTrigger(t *spec.Trigger, opt stats.SeqOptions) Firing {
 	}
 	res.Result, res.Reason = c.result, c.text+j.ms.detail()
 	j.record(&res)
+	res.Sentence = j.sentence(&res, ruleLimit(t.String(), t.Metric), triggerOutcome(t, res.Result))
 	f.Result, f.Fired = res, c.result == slipway.Fail
 	return f
 }
@@ -111,7 +139,7 @@ func (e *Evidence) checkTrigger(t *spec.Trigger, opt stats.SeqOptions) Firing {
 func (j *judgement) fill(res *slipway.MetricResult) {
 	c, b := j.ms.cand, j.ms.base
 	res.CandidateN, res.BaselineN = c.n, b.n
-	if c.ok {
+	if c.ok && c.verdict == nil {
 		v := c.value
 		res.Candidate = &v
 	}
@@ -221,6 +249,13 @@ func (j *judgement) change(p float64, increase bool) condition {
 	b, btext := j.baseline()
 	delta := math.Abs(b) * p / 100
 	ps := strconv.FormatFloat(p, 'f', -1, 64) + "%"
+	sign := " −"
+	if increase {
+		sign = " +"
+	}
+	if c, decided := j.seqChange(delta, increase, "baseline "+btext+sign+ps); decided {
+		return c
+	}
 	if increase {
 		limit := b + delta
 		if above(v, limit) {

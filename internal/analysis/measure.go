@@ -8,6 +8,7 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch"
 
 	"github.com/slipway-ml/slipway/internal/spec"
+	"github.com/slipway-ml/slipway/internal/stats"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
@@ -35,6 +36,12 @@ type reading struct {
 	// value was read at, for the sequential quantile test.
 	sketch   *ddsketch.DDSketch
 	quantile float64
+	// moments summarize the values behind a mean (values.NAME), for the
+	// sequential test on means; empty for other metrics.
+	moments stats.Moments
+	// verdict is a webhook's own pass or fail, with why as its reason;
+	// nil for a measured value.
+	verdict *bool
 }
 
 // countedPercent is a rate read from its counts.
@@ -95,6 +102,9 @@ func (m *measurement) baseNoun() string {
 type target struct {
 	name, feature, aggregate string
 	minSamples               int64
+	// provider measures the metric outside slipway; nil for the
+	// catalogue's own.
+	provider *spec.Provider
 	// needBase says a condition compares with the baseline's value, so
 	// it must be read; otherwise it is not, to save the time.
 	needBase bool
@@ -120,6 +130,7 @@ var measures = map[string]measure{
 	"mae":              perVersion(nounLabels, noFeedbackInShadow, mae),
 	"rmse":             perVersion(nounLabels, noFeedbackInShadow, rmse),
 	"prediction-drift": predictionDrift,
+	"prediction-js":    predictionJS,
 	"feature-drift":    featureDrift,
 	"score-shift":      scoreShift,
 	"confidence-avg":   perVersion(nounPredictions, noPredictionsInShadow, confidenceAvg),
@@ -143,6 +154,9 @@ const (
 )
 
 func (e *Evidence) measure(t target) measurement {
+	if t.provider != nil {
+		return e.external(t)
+	}
 	if f, ok := measures[t.name]; ok {
 		return f(e, t)
 	}
@@ -464,7 +478,9 @@ func businessValue(a *telemetry.Aggregate, t target) reading {
 	if t.aggregate == "sum" {
 		return measured(sc.Sum, sc.N)
 	}
-	return measured(sc.Sum/float64(sc.N), sc.N)
+	r := measured(sc.Sum/float64(sc.N), sc.N)
+	r.moments = stats.Moments{N: sc.N, Sum: sc.Sum, SumSq: sc.SumSq}
+	return r
 }
 
 // Prediction metrics.

@@ -99,7 +99,11 @@ func (j *judgement) seqRelative(r float64) (condition, bool) {
 	conf := j.confidence()
 	switch j.info.Better {
 	case spec.LowerBetter:
-		s := stats.RiskRatio(c.events, c.n, b.events, b.n, j.opt)
+		// Only a worse candidate matters here, so the mixture looks on
+		// that side alone.
+		opt := j.opt
+		opt.Side = stats.Greater
+		s := stats.RiskRatio(c.events, c.n, b.events, b.n, opt)
 		j.seq = &s
 		interval := fmt.Sprintf("ratio %s, %s interval %s–%s", formatRatio(s.Estimate), conf, formatRatio(s.Lower), formatRatio(s.Upper))
 		switch {
@@ -122,6 +126,36 @@ func (j *judgement) seqRelative(r float64) (condition, bool) {
 		}
 	}
 	return condition{}, false
+}
+
+// seqChange judges a mean (values.NAME) against the baseline's plus
+// (increase) or minus delta with the normal-mixture test on the difference
+// of the means: it fails only when the difference is beyond delta with
+// confidence. limit names the limit in the reason.
+func (j *judgement) seqChange(delta float64, increase bool, limit string) (condition, bool) {
+	cm, bm := j.ms.cand.moments, j.ms.base.moments
+	if cm.N == 0 || bm.N == 0 {
+		return condition{}, false
+	}
+	s := stats.TwoMeans(cm, bm, j.opt)
+	if math.IsInf(s.Lower, -1) && math.IsInf(s.Upper, 1) {
+		return condition{}, false // no spread yet: the point estimate decides
+	}
+	j.seq = &s
+	u, conf := j.info.Unit, j.confidence()
+	v, b := j.ms.cand.value, j.ms.base.value
+	interval := fmt.Sprintf("difference %s, %s interval %s to %s", format(u, s.Estimate), conf, format(u, s.Lower), format(u, s.Upper))
+	switch {
+	case increase && s.Lower > delta:
+		return fail(fmt.Sprintf("%s > %s with %s confidence (%s)", format(u, v), limit, conf, interval)), true
+	case !increase && s.Upper < -delta:
+		return fail(fmt.Sprintf("%s < %s with %s confidence (%s)", format(u, v), limit, conf, interval)), true
+	case increase && above(v, b+delta):
+		return inconclusive(fmt.Sprintf("%s > %s, but not yet with %s confidence (%s)", format(u, v), limit, conf, interval)), true
+	case !increase && below(v, b-delta):
+		return inconclusive(fmt.Sprintf("%s < %s, but not yet with %s confidence (%s)", format(u, v), limit, conf, interval)), true
+	}
+	return condition{}, false // within the limit: the point estimate's pass says it best
 }
 
 func clamp01(v float64) float64 { return min(max(v, 0), 1) }

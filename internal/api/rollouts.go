@@ -86,6 +86,9 @@ func (s *Server) deploy(r *http.Request) (int, any, error) {
 		plan, err := rc.DryRun(r.Context(), spec)
 		return http.StatusOK, plan, err
 	}
+	if ro, ok, err := s.deployOverride(r, rc, spec); ok || err != nil {
+		return http.StatusCreated, ro, err
+	}
 	ro, err := rc.Deploy(r.Context(), spec, actor(r))
 	return http.StatusCreated, ro, err
 }

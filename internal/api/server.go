@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/store"
 )
 
 // ActorHeader carries the name of the person or system making a change;
@@ -39,6 +40,9 @@ type Server struct {
 	// controller); without it the deployment and rollout endpoints answer
 	// 501.
 	Rollouts Rollouts
+	// Gates, when set, stores gate reports and approvals; without it the
+	// gate and approval endpoints answer 501.
+	Gates store.Gates
 	// RuntimeStatus, when set, reports whether a version is loaded in the
 	// gateway, and why it failed to load if it did.
 	RuntimeStatus func(model, version string) RuntimeView
@@ -89,10 +93,15 @@ func (s *Server) routes() {
 	h("PUT /api/v1/models/{model}/routes", s.setRoute)
 	h("DELETE /api/v1/models/{model}/routes", s.clearRoute)
 	h("GET /api/v1/models/{model}/routes/history", s.routeHistory)
+	h("GET /api/v1/models/{model}/versions/{version}/gates", s.getGateReport)
+	h("POST /api/v1/models/{model}/versions/{version}/gates", s.putGateReport)
+	h("GET /api/v1/models/{model}/versions/{version}/approvals", s.listApprovals)
+	h("POST /api/v1/models/{model}/versions/{version}/approvals", s.approve)
 	h("POST /api/v1/deployments", s.deploy)
 	h("GET /api/v1/rollouts", s.listRollouts)
 	h("GET /api/v1/rollouts/{model}", s.rolloutStatus)
 	h("GET /api/v1/rollouts/{model}/events", s.rolloutEvents)
+	h("POST /api/v1/rollouts/{model}/challengers", s.challenge)
 	h("POST /api/v1/rollouts/{model}/{action}", s.rolloutAct)
 	s.mux.HandleFunc("GET /api/v1/models/{model}/versions/{version}/artifact", s.artifact)
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -228,11 +229,27 @@ func TestDemoRuns(t *testing.T) {
 		"✓ fraud   stage-advanced  stage canary passed", "2.0.0 is now production",
 		"✘ fraud   rolled-back     trigger log-loss above 1.5× baseline fired",
 		"✔ digits  completed       stage shadow passed", "agreement",
-		"fraud@production is 2.0.0", "digits@production is 1.0.0",
+		// The bandit: what the simulated users are assumed to do, the
+		// shares following the conversions, and the winner promoted.
+		"The simulation assumes the digits users fill in a sign-up form",
+		"== digits 1.0.0 vs 2.0.0: a bandit", "▶ digits  started         started by demo: 1.0.0 → 2.0.0, bandit",
+		"… digits  decision        bandit reallocated traffic: arm 1.0.0: ",
+		"✔ digits  completed       bandit served its 10s: 2.0.0 leads: arm 2.0.0: ", "; 2.0.0 is now production",
+		"fraud@production is 2.0.0", "digits@production is 2.0.0",
 		"$ slipway rollout explain fraud",
+		"labelled samples; limit above 1.5× baseline: roll back",
+		"$ slipway rollout explain digits", "values.conversion  arm 2.0.0: ", "· arm 1.0.0: ",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The live view shows each arm's traffic beside its share and
+	// conversions while the bandit runs.
+	for _, arm := range []string{"1.0.0", "2.0.0"} {
+		re := regexp.MustCompile(`│   ` + regexp.QuoteMeta(arm) + ` +\d+ req, [0-9.]+% errors, p99 [^ ]+ +[0-9.]+% of traffic: P\(best\)=[01]\.\d\d, mean [0-9.]+ ± `)
+		if !re.MatchString(out.String()) {
+			t.Errorf("no live view of bandit arm %s in the demo output:\n%s", arm, out.String())
 		}
 	}
 }

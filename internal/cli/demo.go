@@ -30,19 +30,29 @@ func (a *app) demoCmd() *cobra.Command {
 	var f demoFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run slipway's main job: three rollouts on live traffic, decided on the evidence",
-		Long: `Start a slipway server on embedded storage, push the bundled example
+		Short: "Run slipway's main job: four rollouts on live traffic, decided on the evidence",
+		Long: fmt.Sprintf(`Start a slipway server on embedded storage, push the bundled example
 models, and play their holdout data as live traffic from a population of
-users, with each request's ground truth arriving a second later. Then run
-three rollouts and show them live:
+users, with each request's ground truth arriving a second later (and, for
+digits, whether the user then converted). Then run four rollouts and show
+them live, each model's one after the other:
 
-  fraud  1.0.0 → 2.0.0  canary, promoted on the evidence
-  fraud  2.0.0 → 3.0.0  canary, rolled back on its own: its quality is worse
-  digits 1.0.0 → 2.0.0  shadow: mirrored traffic, outputs compared, no user answered
+  digits 1.0.0 → 2.0.0   shadow: mirrored traffic, outputs compared, no user answered
+  digits 1.0.0 vs 2.0.0  bandit: traffic follows the users' conversions; the winner is promoted
+  fraud  1.0.0 → 2.0.0   canary, promoted on the evidence
+  fraud  2.0.0 → 3.0.0   canary, rolled back on its own: its quality is worse
+
+The conversions are simulated, and the demo says how: a sign-up form fills
+in the handwritten digit when the version that answered is at least %.0f%%
+sure; the user finishes the form with a %.0f%% chance when it was filled in
+right, %.0f%% when they typed it, %.0f%% when it was filled in wrong. Each
+request's conversion goes back with its label on the feedback endpoint, as
+values.conversion.
 
 --speed compresses the specs' stage durations (30: a 10m stage runs in 20s);
-the whole demo takes about a minute and a half at the default. With --keep
-the server stays up until Ctrl-C, so the CLI can be pointed at it.`,
+the whole demo takes under a minute at the default. With --keep the server
+stays up until Ctrl-C, so the CLI can be pointed at it.`,
+			100*demoForm.Confidence, 100*demoForm.Filled, 100*demoForm.Typed, 100*demoForm.Wrong),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)

@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-ml/slipway/examples"
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/simulate"
+	"github.com/slipway-ml/slipway/internal/spec"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 )
@@ -85,7 +86,25 @@ const (
         - {name: agreement, threshold: 75}
         - {name: latency-p99, threshold: 50}
 `
+	demoDigitsBandit = `deployment:
+  model: digits
+  version: 2.0.0
+  strategy: bandit
+  experiment:
+    metric: values.conversion    # 1 when the user finished the form, from feedback
+    arms:
+      - {version: 2.0.0, share: 50}   # the control, production, has the rest
+    policy: thompson             # each arm's share: the chance it is the best
+    floor: 10                    # percent every arm keeps
+    duration: {{d:10m}}  # then the arm most likely to be best wins
+    guardrails:
+      - {name: error-rate, threshold: 1}
+`
 )
+
+// demoForm is what the demo's digits users do after an answer: the
+// conversions the bandit decides on.
+var demoForm = simulate.Autofill{Output: "probabilities", Confidence: 0.8, Filled: 0.15, Typed: 0.03, Wrong: 0.01}
 
 // compress replaces every {{d:DURATION}} of a spec by DURATION/speed.
 func compress(spec string, speed float64) string {
@@ -108,7 +127,7 @@ func compress(spec string, speed float64) string {
 }
 
 // demoRollouts plays the holdout data as live traffic and runs the demo's
-// three rollouts, printing each decision as it is taken and the live
+// four rollouts, printing each decision as it is taken and the live
 // figures of both versions every few seconds.
 func (a *app) demoRollouts(ctx context.Context, c *api.Client, speed float64) error {
 	fraudData, err := demoDataset("fraud", "", "region")
@@ -123,29 +142,30 @@ func (a *app) demoRollouts(ctx context.Context, c *api.Client, speed float64) er
 	defer stopTraffic()
 	streams := []*simulate.Traffic{
 		{BaseURL: c.BaseURL, Model: "fraud", Data: fraudData, Users: 500, Rate: 150, Workers: 8, FeedbackDelay: time.Second},
-		{BaseURL: c.BaseURL, Model: "digits", Data: digitsData, Users: 200, Rate: 40, Workers: 4, FeedbackDelay: time.Second},
+		{BaseURL: c.BaseURL, Model: "digits", Data: digitsData, Users: 400, Rate: 100, Workers: 4, FeedbackDelay: time.Second,
+			Values: demoForm.Values, Seed: 1},
 	}
 	for _, s := range streams {
 		go s.Run(trafficCtx)
 	}
-	fmt.Fprintf(a.stdout, "\nlive traffic from the holdout data: fraud 150 req/s from 500 users, digits 40 req/s from 200 users (header X-User-Id);\n")
+	f := demoForm
+	fmt.Fprintf(a.stdout, "\nlive traffic from the holdout data: fraud 150 req/s from 500 users, digits 100 req/s from 400 users (header X-User-Id);\n")
 	fmt.Fprintf(a.stdout, "each request's ground truth comes back 1s later on /v2/models/{model}/feedback.\n")
+	fmt.Fprintf(a.stdout, "The simulation assumes the digits users fill in a sign-up form from a photo of a handwritten digit: the form\n")
+	fmt.Fprintf(a.stdout, "fills the digit in when the answering version is at least %.0f%% sure, and the user finishes the form (converts)\n", 100*f.Confidence)
+	fmt.Fprintf(a.stdout, "with a %.0f%% chance when it is filled in right, %.0f%% when they must type it, %.0f%% when it is filled in wrong;\n", 100*f.Filled, 100*f.Typed, 100*f.Wrong)
+	fmt.Fprintf(a.stdout, "the feedback carries it as values.conversion (0 or 1). Those rates are the simulation's; which version earns\n")
+	fmt.Fprintf(a.stdout, "which comes from the models' own outputs.\n")
 	fmt.Fprintf(a.stdout, "--speed %g: the specs' stage durations are divided by %g.\n", speed, speed)
 
 	w := &demoWatch{a: a, c: c, start: time.Now(), seen: map[string]int{}}
-	if err := w.deploy(ctx, "digits 1.0.0 → 2.0.0: a shadow, its outputs compared with production's", compress(demoDigitsShadow, speed)); err != nil {
-		return err
-	}
-	if err := w.deploy(ctx, "fraud 1.0.0 → 2.0.0: a canary of the better model", compress(demoFraudV2, speed)); err != nil {
-		return err
-	}
-	if err := w.until(ctx, "fraud"); err != nil {
-		return err
-	}
-	if err := w.deploy(ctx, "fraud 2.0.0 → 3.0.0: a canary of a model trained on mislabelled data", compress(demoFraudV3, speed)); err != nil {
-		return err
-	}
-	if err := w.until(ctx, "fraud", "digits"); err != nil {
+	err = w.play(ctx, []demoAct{
+		{model: "digits", title: "digits 1.0.0 → 2.0.0: a shadow, its outputs compared with production's", spec: compress(demoDigitsShadow, speed)},
+		{model: "fraud", title: "fraud 1.0.0 → 2.0.0: a canary of the better model", spec: compress(demoFraudV2, speed)},
+		{model: "fraud", title: "fraud 2.0.0 → 3.0.0: a canary of a model trained on mislabelled data", spec: compress(demoFraudV3, speed)},
+		{model: "digits", title: "digits 1.0.0 vs 2.0.0: a bandit on the users' conversions, now that the shadow found 2.0.0 safe", spec: compress(demoDigitsBandit, speed)},
+	})
+	if err != nil {
 		return err
 	}
 	stopTraffic()
@@ -158,8 +178,13 @@ func (a *app) demoRollouts(ctx context.Context, c *api.Client, speed float64) er
 	if err := a.demoSummary(ctx, c); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, "\n$ slipway rollout explain fraud")
-	return a.runWith(ctx, c, "rollout", "explain", "fraud")
+	for _, m := range []string{"fraud", "digits"} {
+		fmt.Fprintf(a.stdout, "\n$ slipway rollout explain %s\n", m)
+		if err := a.runWith(ctx, c, "rollout", "explain", m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func demoDataset(model, tensor string, skip ...string) (simulate.Dataset, error) {
@@ -197,11 +222,35 @@ func (w *demoWatch) deploy(ctx context.Context, title, spec string) error {
 
 func key(model string, id int64) string { return fmt.Sprintf("%s#%d", model, id) }
 
-// until prints events as they happen, and every few seconds the live
-// figures, until the first model's rollout has ended (and every other
-// model's too).
-func (w *demoWatch) until(ctx context.Context, models ...string) error {
+// demoAct is one rollout of the demo. A model's acts run one after
+// another; different models' run side by side.
+type demoAct struct {
+	model, title, spec string
+}
+
+// play deploys each model's first act, then, as a model's rollout ends,
+// its next one, printing events as they happen and every few seconds the
+// live figures, until every act has ended.
+func (w *demoWatch) play(ctx context.Context, acts []demoAct) error {
 	const every = 5 * time.Second
+	next := map[string][]demoAct{}
+	var models []string
+	for _, act := range acts {
+		if _, ok := next[act.model]; !ok {
+			models = append(models, act.model)
+		}
+		next[act.model] = append(next[act.model], act)
+	}
+	deploy := func(m string) error {
+		act := next[m][0]
+		next[m] = next[m][1:]
+		return w.deploy(ctx, act.title, act.spec)
+	}
+	for _, m := range models {
+		if err := deploy(m); err != nil {
+			return err
+		}
+	}
 	lastView := time.Now()
 	for {
 		ended := true
@@ -222,6 +271,13 @@ func (w *demoWatch) until(ctx context.Context, models ...string) error {
 				}
 			}
 			if st.Rollout.Status.Live() || !st.Rollout.Applied {
+				ended = false
+				continue
+			}
+			if len(next[m]) > 0 {
+				if err := deploy(m); err != nil {
+					return err
+				}
 				ended = false
 			}
 		}
@@ -282,12 +338,28 @@ func (w *demoWatch) view(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		left := shortDuration(seconds(st.RemainingSeconds))
+		if k := spec.StepKind(step.Kind); k == spec.StepBandit || k == spec.StepExperiment {
+			// An experiment's arms: each one's traffic beside the
+			// judge's sentence on its share and its conversions.
+			metric, arms := demoArms(st.Verdict)
+			how := r.Strategy
+			if metric != "" {
+				how += " on " + metric
+			}
+			fmt.Fprintf(tw, "  │ %s\t%s vs %s\t%s, %s left\t%s\n", model, r.Baseline, r.Candidate, how, left, r.Status)
+			for _, v := range []string{r.Candidate, r.Baseline} {
+				vs, _ := versionStats(stats, v)
+				fmt.Fprintf(tw, "  │   %s\t%d req, %.2f%% errors, p99 %.3gms\t%s\t\n", v, vs.Requests, 100*vs.ErrorRate, vs.LatencyMS.P99, orDash(arms[v]))
+			}
+			continue
+		}
 		share := fmt.Sprintf("%s of traffic", percent(st.Weight))
 		if st.Mirror > 0 {
 			share = fmt.Sprintf("mirror %s", percent(st.Mirror))
 		}
 		fmt.Fprintf(tw, "  │ %s\t%s → %s\t%s, stage %s (%d/%d), %s, %s left\t%s\n", model, r.Baseline, r.Candidate, r.Strategy, step.Name,
-			r.Step+1, len(st.Steps), share, shortDuration(seconds(st.RemainingSeconds)), r.Status)
+			r.Step+1, len(st.Steps), share, left, r.Status)
 		for _, v := range []string{r.Candidate, r.Baseline} {
 			vs, ok := versionStats(stats, v)
 			if !ok {
@@ -307,6 +379,31 @@ func (w *demoWatch) view(ctx context.Context) error {
 	}
 	fmt.Fprintln(w.a.stdout, "  │")
 	return nil
+}
+
+// demoArms picks an experiment's per-arm sentences out of its verdict, by
+// version, and the metric that decides: the judge writes one result per
+// arm whose rule starts with "arm VERSION" and whose sentence says where
+// the arm stands.
+func demoArms(v *slipway.Verdict) (metric string, arms map[string]string) {
+	arms = map[string]string{}
+	if v == nil {
+		return "", arms
+	}
+	for _, m := range v.Metrics {
+		rest, ok := strings.CutPrefix(m.Rule, "arm ")
+		if !ok {
+			continue
+		}
+		version, _, _ := strings.Cut(rest, " ")
+		version = strings.TrimSuffix(version, ":")
+		sentence := m.Sentence
+		if s, ok := strings.CutPrefix(sentence, "arm "+version+": "); ok {
+			sentence = s
+		}
+		arms[version], metric = sentence, m.Metric
+	}
+	return metric, arms
 }
 
 func demoQuality(q telemetry.QualityStats) string {

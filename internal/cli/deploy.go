@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,12 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/rollout"
 )
 
 func (a *app) deployCmd() *cobra.Command {
-	var file string
-	var dryRun bool
+	var file, reason string
+	var dryRun, skipGates bool
 	cmd := &cobra.Command{
 		Use:   "deploy -f SPEC [--dry-run]",
 		Short: "Start a rollout from a deployment spec (or, with --dry-run, show its plan)",
@@ -41,7 +43,13 @@ every problem and its line.`,
 				}
 				return a.emitText(plan, func(w io.Writer) { printDryRun(w, plan) })
 			}
-			r, err := c.Deploy(cmd.Context(), spec)
+			deploy := c.Deploy
+			if skipGates {
+				deploy = func(ctx context.Context, spec []byte) (slipway.Rollout, error) {
+					return c.DeploySkippingGates(ctx, spec, reason)
+				}
+			}
+			r, err := deploy(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -54,6 +62,8 @@ every problem and its line.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&file, "file", "f", "", "deployment spec file (YAML); - reads standard input")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and show the plan without starting anything")
+	fl.BoolVar(&skipGates, "skip-gates", false, "start even though the spec's gates have not passed (needs --reason, which is recorded)")
+	fl.StringVar(&reason, "reason", "", "why the gates are skipped, recorded with the rollout")
 	return cmd
 }
 

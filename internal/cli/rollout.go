@@ -26,7 +26,7 @@ at each step. These commands show where rollouts stand, steer them by
 hand, and explain every decision the controller made. Steps are numbered
 from 1.`,
 	}
-	cmd.AddCommand(a.rolloutListCmd(), a.rolloutStatusCmd(), a.rolloutHistoryCmd(), a.rolloutExplainCmd())
+	cmd.AddCommand(a.rolloutListCmd(), a.rolloutStatusCmd(), a.rolloutHistoryCmd(), a.rolloutExplainCmd(), a.rolloutChallengeCmd())
 	for _, action := range rollout.Actions {
 		cmd.AddCommand(a.rolloutActionCmd(action))
 	}
@@ -199,6 +199,32 @@ var actionHelp = map[string]string{
 	rollout.ActionAbort:   "Send all traffic back to the baseline; the candidate stays loaded for inspection",
 	rollout.ActionUndo:    "Revert a completed rollout: production goes back to the version it had before",
 	rollout.ActionRetry:   "Start a rolled-back or aborted rollout again",
+}
+
+func (a *app) rolloutChallengeCmd() *cobra.Command {
+	var reason string
+	var share float64
+	cmd := &cobra.Command{
+		Use:   "challenge MODEL VERSION [--share 10]",
+		Short: "Add a challenger to a running champion-challenger rollout",
+		Long: `Add VERSION as a challenger to MODEL's live champion-challenger rollout,
+with --share percent of the traffic. It is judged against the champion
+on the rollout's metric from now on: if it wins it becomes champion, if
+it loses or runs out of time it is retired.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := a.client().Challenge(cmd.Context(), args[0], args[1], share, reason)
+			if err != nil {
+				return err
+			}
+			return a.emit(r, func(w io.Writer) {
+				fmt.Fprintf(w, "rollout #%d of %s: champion %s; %s\n", r.ID, r.Model, r.Baseline, r.Reason)
+			})
+		},
+	}
+	cmd.Flags().Float64Var(&share, "share", 10, "the challenger's share of traffic, in percent")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the rollout's history)")
+	return cmd
 }
 
 func (a *app) rolloutActionCmd(action string) *cobra.Command {

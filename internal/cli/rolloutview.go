@@ -208,6 +208,11 @@ func renderExplain(w io.Writer, model string, events []slipway.RolloutEvent) {
 		if v := e.Verdict; v != nil {
 			fmt.Fprintf(w, "    verdict: %s\n", describeVerdict(*v))
 			renderMetrics(w, "    ", v.Metrics)
+			for _, m := range v.Metrics {
+				if m.Sentence != "" {
+					fmt.Fprintf(w, "    · %s\n", m.Sentence)
+				}
+			}
 		}
 	}
 }

@@ -49,7 +49,7 @@ func New(version string, stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&a.token, "token", os.Getenv("SLIPWAY_TOKEN"), "API token (env SLIPWAY_TOKEN)")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 
-	root.AddCommand(a.versionCmd(), a.serverCmd(), a.modelCmd(), a.routeCmd(), a.deployCmd(), a.rolloutCmd(), a.predictCmd(), a.demoCmd())
+	root.AddCommand(a.versionCmd(), a.serverCmd(), a.modelCmd(), a.routeCmd(), a.deployCmd(), a.rolloutCmd(), a.predictCmd(), a.demoCmd(), a.planCmd(), a.reportCmd(), a.batchCmd(), a.gateCmd(), a.approveCmd())
 	return root
 }
 

@@ -137,7 +137,7 @@ func printRoute(w io.Writer, c slipway.RouteChange) {
 	for _, seg := range p.Segments {
 		var rules []string
 		for _, r := range seg.Match {
-			rules = append(rules, describeRule(r))
+			rules = append(rules, r.String())
 		}
 		target := seg.Version
 		if target == "" {
@@ -152,20 +152,6 @@ func printRoute(w io.Writer, c slipway.RouteChange) {
 	for _, m := range p.Mirrors {
 		fmt.Fprintf(w, "Mirror:\t%s\t%s\n", m.Version, percent(m.Percent))
 	}
-}
-
-func describeRule(r traffic.Rule) string {
-	what := "header " + r.Header
-	if r.Param != "" {
-		what = "param " + r.Param
-	}
-	switch {
-	case r.Exact != "":
-		return what + " = " + r.Exact
-	case r.Prefix != "":
-		return what + " starts with " + r.Prefix
-	}
-	return what + " ~ " + r.Regex
 }
 
 func (a *app) routeShowCmd() *cobra.Command {

@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/metricsource"
+	"github.com/slipway-ml/slipway/internal/metricsource/promtest"
 )
 
 // exposition is what the test's exporter serves: a model with 93 good
@@ -41,7 +38,7 @@ func TestPrometheusQuery(t *testing.T) {
 		fmt.Fprintf(w, exposition, "\u00a0", 3*scrapes.Add(1))
 	}))
 	t.Cleanup(exporter.Close)
-	prom := &metricsource.Prometheus{URL: startPrometheus(t, exporter.Listener.Addr().String()), Timeout: 5 * time.Second}
+	prom := &metricsource.Prometheus{URL: promtest.Start(t, exporter.Listener.Addr().String()), Timeout: 5 * time.Second}
 
 	fraud := metricsource.Vars{Model: "fraud", Version: "2.0.0", Baseline: "1.0.0", Window: 5 * time.Second}
 	model := func(name string) metricsource.Vars {
@@ -130,57 +127,6 @@ func TestPrometheusQuery(t *testing.T) {
 				t.Errorf("value %+v beside an error, want zero", got)
 			}
 		})
-	}
-}
-
-// startPrometheus runs Prometheus scraping target every second and
-// returns its URL once it holds three scrapes of slipway_predictions_total.
-func startPrometheus(t *testing.T, target string) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("SLIPWAY_SKIP_PROMETHEUS") == "1" {
-			t.Skip("prometheus not installed (SLIPWAY_SKIP_PROMETHEUS=1)")
-		}
-		t.Fatal("prometheus not installed: apt-get install prometheus (.ci/run does), or set SLIPWAY_SKIP_PROMETHEUS=1")
-	}
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: slipway\n    static_configs:\n      - targets: [%q]\n", target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "prometheus.log")
-	logs, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logs.Close() })
-
-	url := "http://" + addr
-	prom := &metricsource.Prometheus{URL: url, Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v, err := prom.Query(t.Context(), `count_over_time(slipway_predictions_total[1m])`, metricsource.Vars{})
-		if err == nil && v.Number >= 3 {
-			return url
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("Prometheus did not scrape the exporter three times in 30 s (last: %v); its log:\n%s", err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

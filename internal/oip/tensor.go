@@ -1,8 +1,9 @@
 // Package oip converts slipway's tensors and parameters to and from the
-// Open Inference Protocol's gRPC messages (package inferencepb): typed
-// contents, raw contents and request parameters. The gRPC endpoint
-// (serving/oipgrpc) and the remote runtime's gRPC client (runtime/remote)
-// both use it, so the two ends read and write the same bytes.
+// Open Inference Protocol's wire forms: its gRPC messages (package
+// inferencepb: typed contents, raw contents and request parameters) and its
+// JSON bodies (jsoncodec.go). The gateway (serving, serving/oipgrpc) and the
+// remote runtime's clients (runtime/remote) both use it, so the two ends
+// read and write the same bytes.
 //
 // Raw contents are the elements in row-major order, little-endian, with no
 // padding: 4 bytes per FP32 or INT32, 8 per FP64 or INT64, 1 per BOOL

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/gate"
 	"github.com/slipway-ml/slipway/internal/notify"
 	"github.com/slipway-ml/slipway/internal/spec"
 	"github.com/slipway-ml/slipway/internal/store"
@@ -43,6 +44,9 @@ func (c *Controller) checked(ctx context.Context, data []byte) (*spec.Spec, erro
 	if err := s.Check(ctx, c.cfg.Registry); err != nil {
 		return nil, err
 	}
+	if _, err := gate.Parse(s.Deployment.Gates); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -51,7 +55,20 @@ func (c *Controller) checked(ctx context.Context, data []byte) (*spec.Spec, erro
 // before any traffic moves; a model with a live rollout is refused with the
 // name of that rollout.
 func (c *Controller) Deploy(ctx context.Context, data []byte, actor string) (slipway.Rollout, error) {
+	return c.deploy(ctx, data, actor, "")
+}
+
+// deploy is Deploy; skipGates, when set, is why the spec's gates are not
+// checked (see DeploySkippingGates).
+func (c *Controller) deploy(ctx context.Context, data []byte, actor, skipGates string) (slipway.Rollout, error) {
 	s, err := c.checked(ctx, data)
+	if err != nil {
+		return slipway.Rollout{}, err
+	}
+	if actor == "" {
+		actor = "anonymous"
+	}
+	gateNote, err := c.checkGates(ctx, s, actor, skipGates)
 	if err != nil {
 		return slipway.Rollout{}, err
 	}
@@ -60,11 +77,23 @@ func (c *Controller) Deploy(ctx context.Context, data []byte, actor string) (sli
 	if err != nil {
 		return slipway.Rollout{}, fmt.Errorf("deploy %s: baseline %s: %w", d.Model, d.Baseline, err)
 	}
+	if d.Strategy == spec.ChampionChallenger && base.Version == d.Baseline {
+		return slipway.Rollout{}, slipway.Errorf(slipway.ErrInvalid,
+			"deploy %s: a champion-challenger's baseline must be an alias (such as production) for the champion to move; %s is a version", d.Model, d.Baseline)
+	}
 	text, err := s.YAML()
 	if err != nil {
 		return slipway.Rollout{}, err
 	}
-	for _, v := range []string{d.Version, base.Version} {
+	load := []string{d.Version, base.Version}
+	if x := d.Experiment; x != nil {
+		for _, a := range x.Arms {
+			if a.Version != d.Version {
+				load = append(load, a.Version) // every arm answers from the start
+			}
+		}
+	}
+	for _, v := range load {
 		if err := c.cfg.Router.Load(ctx, d.Model, v); err != nil {
 			return slipway.Rollout{}, fmt.Errorf("deploy %s@%s: %w", d.Model, v, err)
 		}
@@ -90,7 +119,7 @@ func (c *Controller) Deploy(ctx context.Context, data []byte, actor string) (sli
 		Model: d.Model, Candidate: d.Version, Baseline: base.Version, BaselineRef: d.Baseline,
 		Strategy: string(d.Strategy), Spec: string(text), Status: slipway.RolloutProgressing,
 		StepStarted: now, CreatedBy: actor,
-		Reason: fmt.Sprintf("started by %s: %s → %s, %s, %s", actor, base.Version, d.Version, d.Strategy, plural(len(p.Steps), "step")),
+		Reason: fmt.Sprintf("started by %s: %s → %s, %s, %s", actor, base.Version, d.Version, d.Strategy, plural(len(p.Steps), "step")) + gateNote,
 	}
 	e := &entry{planned: &planned{r: r, spec: s, plan: p}}
 	ev := e.event(now, "started", actor, r.Reason, nil)

@@ -95,6 +95,12 @@ type entry struct {
 	// unapplied records that applying the stored state failed; the next
 	// tick tries again before anything else.
 	unapplied bool
+	// shares is a bandit's current allocation over its arms (the control
+	// first) by context ("" for everyone outside the spec's contexts),
+	// empty until its first tick: the evidence lives in telemetry, so
+	// after a restart the bandit starts again from the spec's shares.
+	// noted is the allocation last written to the log.
+	shares, noted map[string][]float64
 }
 
 // New returns a controller; call Start before serving traffic.
@@ -207,6 +213,9 @@ func (c *Controller) advance(ctx context.Context, e *entry, now time.Time) error
 		}
 	}
 	st := e.step()
+	if st.Kind == spec.StepExperiment || st.Kind == spec.StepBandit {
+		return c.advanceExperiment(ctx, e, now)
+	}
 	elapsed := e.elapsed(now)
 	q := analysis.Query{
 		Model: e.r.Model, Candidate: e.r.Candidate, Baseline: e.r.Baseline,
@@ -369,6 +378,12 @@ type change struct {
 	trigger, alert bool
 	// restart resets the rollout to its first step (retry).
 	restart bool
+	// candidate, when set, becomes the rollout's candidate: the winner of
+	// an experiment, which need not be the version its spec named.
+	candidate string
+	// baseline and spec, when set, replace the rollout's: a new champion,
+	// and the challengers a champion-challenger runs now.
+	baseline, spec string
 }
 
 // transition persists a change with its event, then applies its effect.
@@ -393,9 +408,25 @@ func (c *Controller) transition(ctx context.Context, e *entry, ch change) error 
 	if ch.previous != "" {
 		r.Previous = ch.previous
 	}
+	if ch.candidate != "" {
+		r.Candidate = ch.candidate
+	}
+	if ch.baseline != "" {
+		r.Baseline = ch.baseline
+	}
+	if ch.spec != "" {
+		r.Spec = ch.spec
+	}
 	r.Status, r.Reason = ch.status, ch.reason
 	r.Applied = false
 	after := &planned{r: r, spec: e.spec, plan: e.plan}
+	if ch.spec != "" {
+		p, err := parsePlanned(r)
+		if err != nil {
+			return err
+		}
+		after = p
+	}
 	var events []slipway.RolloutEvent
 	if ch.trigger {
 		events = append(events, after.event(c.now(), "trigger-fired", ch.actor, ch.reason, ch.verdict))
@@ -408,7 +439,7 @@ func (c *Controller) transition(ctx context.Context, e *entry, ch change) error 
 	if c.cfg.Crash != nil {
 		c.cfg.Crash(ch.kind)
 	}
-	e.planned = &planned{r: stored, spec: e.spec, plan: e.plan}
+	e.planned = &planned{r: stored, spec: after.spec, plan: after.plan}
 	if ch.newStep || ch.restart {
 		e.verdict, e.triggers, e.waitingNoted = nil, nil, false
 	}
@@ -469,7 +500,10 @@ func (c *Controller) applyState(ctx context.Context, e *entry, actor, reason str
 		}
 	}
 	if r.Status.Live() {
-		return c.applyRoute(ctx, e, actor, reason, "")
+		if err := c.applyRoute(ctx, e, actor, reason, ""); err != nil {
+			return err
+		}
+		return c.crown(ctx, e, actor, reason)
 	}
 	prod, err := c.production(ctx, r.Model)
 	if err != nil {
@@ -496,7 +530,7 @@ func (c *Controller) applyState(ctx context.Context, e *entry, actor, reason str
 func (c *Controller) applyRoute(ctx context.Context, e *entry, actor, reason, production string) error {
 	r := e.r
 	why := fmt.Sprintf("rollout #%d %s: %s", r.ID, r.Status, reason)
-	pol := e.policy(production)
+	pol := e.policy(production, e.shares)
 	if pol == nil {
 		if err := c.cfg.Router.ClearRoute(ctx, r.Model, actor, why); err != nil {
 			return fmt.Errorf("rollout %d: release routes of %s: %w", r.ID, r.Model, err)

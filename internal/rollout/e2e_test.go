@@ -85,7 +85,10 @@ func startE2E(t *testing.T) *e2e {
 }
 
 // play sends fraud traffic until the returned stop is called.
-func (e *e2e) play() (stop func()) {
+func (e *e2e) play() (stop func()) { return e.playWith(nil) }
+
+// playWith is play with the traffic adjusted by configure first.
+func (e *e2e) playWith(configure func(*simulate.Traffic)) (stop func()) {
 	raw, err := examples.Holdout("fraud")
 	if err != nil {
 		e.t.Fatal(err)
@@ -97,6 +100,9 @@ func (e *e2e) play() (stop func()) {
 	tr := &simulate.Traffic{BaseURL: e.url, Model: "fraud", Data: ds, Users: 300, Rate: 250, Workers: 8,
 		FeedbackDelay: 50 * time.Millisecond, IDPrefix: e.t.Name() + "-",
 		OnResponse: func(r simulate.Response) { e.mu.Lock(); e.responses = append(e.responses, r); e.mu.Unlock() }}
+	if configure != nil {
+		configure(tr)
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); tr.Run(ctx) }()

@@ -66,7 +66,7 @@ func (p *planned) weights() (weight, mirror int) {
 // The split always lists the candidate first and the baseline second, so
 // that sticky users only ever move from the baseline to the candidate (see
 // traffic.Policy).
-func (p *planned) policy(production string) *traffic.Policy {
+func (p *planned) policy(production string, shares map[string][]float64) *traffic.Policy {
 	r := p.r
 	pin := func(version string) *traffic.Policy {
 		if r.Applied && version == production {
@@ -96,6 +96,8 @@ func (p *planned) policy(production string) *traffic.Policy {
 		}},
 	}
 	switch {
+	case st.Kind == spec.StepExperiment || st.Kind == spec.StepBandit:
+		p.experimentRoutes(pol, shares)
 	case st.Kind == spec.StepShadow:
 		pol.Splits = []traffic.Split{{Version: r.Baseline, Weight: traffic.Total}}
 		pol.Mirrors = []traffic.Mirror{{Version: r.Candidate, Percent: st.Mirror}}

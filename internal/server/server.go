@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctrl := rollout.New(rollout.Config{
-		Store: st, Registry: reg, Router: gw, Judge: &analysis.Judge{Source: rec},
+		Store: st, Registry: reg, Router: gw, Judge: &analysis.Judge{Source: rec, External: &analysis.External{}},
 		Notifier: notifier, Tick: cfg.ControllerTick, Logger: log, Crash: crash,
 	})
 	// Before any request: the routes of live rollouts are derived from
@@ -175,6 +175,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	apiServer.Routes = rollout.RouteGuard{Controller: ctrl, Router: gw}
 	apiServer.Rollouts = ctrl
 	apiServer.Stats = rec
+	apiServer.Gates = st
 	apiServer.RuntimeStatus = func(model, version string) api.RuntimeView {
 		st := gw.Status(model, version)
 		return api.RuntimeView{State: string(st.State), Error: st.Error}

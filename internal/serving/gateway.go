@@ -298,10 +298,14 @@ func (g *Gateway) Infer(ctx context.Context, req *Request) (*Response, error) {
 	outs, err := g.predict(ctx, req, version)
 	latency := time.Since(start)
 	if !errors.Is(err, slipway.ErrNotFound) { // no series for versions that do not exist
-		g.observer().Record(telemetry.Observation{
+		o := telemetry.Observation{
 			Model: req.Model, Version: version, RequestID: req.ID,
 			Outcome: outcome(err), Latency: latency, Inputs: req.Inputs, Outputs: outs,
-		})
+		}
+		if decision.Measured {
+			o.Segment = decision.Segment
+		}
+		g.observer().Record(o)
 	}
 	if err != nil {
 		return nil, err

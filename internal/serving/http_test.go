@@ -3,7 +3,6 @@ package serving_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/api"
+	"github.com/slipway-ml/slipway/internal/csvtest"
 	"github.com/slipway-ml/slipway/internal/server"
 )
 
@@ -52,15 +52,7 @@ func gateway(t testing.TB) (string, *server.Server) {
 // holdout reads a CSV into named columns.
 func holdout(t testing.TB, path string) (header []string, cols map[string][]float64) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvtest.Read(t, path)
 	cols = map[string][]float64{}
 	for _, row := range rows[1:] {
 		for j, name := range rows[0] {

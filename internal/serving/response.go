@@ -3,7 +3,8 @@ package serving
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
+
+	"github.com/slipway-ml/slipway/internal/oip"
 )
 
 // appendResponse appends resp to dst as the protocol's JSON response body:
@@ -14,11 +15,11 @@ import (
 func appendResponse(dst []byte, resp *Response) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, `{"model_name":`...)
-	dst = appendString(dst, resp.Model)
+	dst = oip.AppendJSONString(dst, resp.Model)
 	dst = append(dst, `,"model_version":`...)
-	dst = appendString(dst, resp.Version)
+	dst = oip.AppendJSONString(dst, resp.Version)
 	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, resp.ID)
+	dst = oip.AppendJSONString(dst, resp.ID)
 	if len(resp.Parameters) > 0 {
 		p, err := json.Marshal(resp.Parameters)
 		if err != nil {
@@ -33,42 +34,17 @@ func appendResponse(dst []byte, resp *Response) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"name":`...)
-		dst = appendString(dst, t.Name)
+		dst = oip.AppendJSONString(dst, t.Name)
 		dst = append(dst, `,"shape":`...)
-		dst = appendInts(dst, t.Shape)
+		dst = oip.AppendJSONInts(dst, t.Shape)
 		dst = append(dst, `,"datatype":`...)
-		dst = appendString(dst, t.Datatype)
+		dst = oip.AppendJSONString(dst, t.Datatype)
 		dst = append(dst, `,"data":`...)
 		var err error
-		if dst, err = appendData(dst, t.Data); err != nil {
+		if dst, err = oip.AppendJSONData(dst, t.Data); err != nil {
 			return dst[:start], fmt.Errorf("encode output %q: %w", t.Name, err)
 		}
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...), nil
-}
-
-// appendData appends a tensor's data as a flat JSON array (null for a nil
-// slice, as encoding/json renders one).
-func appendData(dst []byte, data any) ([]byte, error) {
-	switch d := data.(type) {
-	case []float32:
-		return appendArray(dst, d, func(b []byte, v float32) []byte { return appendFloat(b, float64(v), 32) }), nil
-	case []float64:
-		return appendArray(dst, d, func(b []byte, v float64) []byte { return appendFloat(b, v, 64) }), nil
-	case []int32:
-		return appendArray(dst, d, func(b []byte, v int32) []byte { return strconv.AppendInt(b, int64(v), 10) }), nil
-	case []int64:
-		return appendInts(dst, d), nil
-	case []bool:
-		return appendArray(dst, d, strconv.AppendBool), nil
-	case []string:
-		return appendArray(dst, d, appendString), nil
-	}
-	b, err := json.Marshal(data) // not a Tensor's data type: as encoding/json did
-	return append(dst, b...), err
-}
-
-func appendInts(dst []byte, d []int64) []byte {
-	return appendArray(dst, d, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) })
 }

@@ -1,20 +1,24 @@
 // Package simulate plays labelled holdout data against a running slipway
 // as live traffic: requests from a fixed population of users (so sticky
 // routing shows), at a steady rate, with each request's ground truth sent
-// back as feedback after a delay, the way labels arrive in production.
-// `slipway demo` and the end-to-end tests of rollouts drive slipway with it.
+// back as feedback after a delay, the way labels arrive in production, and
+// optionally what the user did next (a conversion) as a business value in
+// the same feedback. `slipway demo` and the end-to-end tests of rollouts
+// drive slipway with it.
 package simulate
 
 import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,8 +140,34 @@ type Traffic struct {
 	Client   *http.Client
 	// OnResponse, when set, sees every response, from several goroutines.
 	OnResponse func(Response)
+	// Values, when set, says what the user did after the answer: its
+	// business values (such as {"conversion": 1}) go with the label in
+	// the request's feedback, under FeedbackDelay. The generator is the
+	// request's own, seeded from Seed and the request's number, so a run
+	// is repeatable whatever order the workers finish in. Nil values send
+	// none. Called from several goroutines.
+	Values func(a Answer, rng *rand.Rand) map[string]float64
+	// Seed seeds Values' generators; zero is a seed like any other.
+	Seed uint64
+	// Headers, when set, adds a user's own request headers (a country, a
+	// device), the same on every request of the user, for audiences and
+	// contexts. Called from several goroutines.
+	Headers func(user string) map[string]string
 
 	sent, failed, feedback atomic.Int64
+}
+
+// Answer is one answered request as the user saw it, for Traffic.Values.
+type Answer struct {
+	// User sent the request (X-User-Id).
+	User string
+	// Version answered; Row is the Dataset row sent and Label its ground
+	// truth.
+	Version string
+	Row     int
+	Label   float64
+	// Outputs are the response's output tensors by name, flattened.
+	Outputs map[string][]float64
 }
 
 // Counts reports the requests sent, those that failed, and the feedback
@@ -194,6 +224,11 @@ func (t *Traffic) one(ctx context.Context, client *http.Client, i, users int) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-User-Id", user)
 	req.Header.Set("X-Request-Id", id)
+	if t.Headers != nil {
+		for k, v := range t.Headers(user) {
+			req.Header.Set(k, v)
+		}
+	}
 	t.sent.Add(1)
 	resp, err := client.Do(req)
 	r.Received = time.Now()
@@ -204,27 +239,67 @@ func (t *Traffic) one(ctx context.Context, client *http.Client, i, users int) {
 		}
 		return
 	}
-	resp.Body.Close()
 	r.Status, r.Version = resp.StatusCode, resp.Header.Get("X-Slipway-Version")
-	if resp.StatusCode != http.StatusOK {
+	ok := resp.StatusCode == http.StatusOK
+	var values map[string]float64
+	if ok && t.Values != nil && t.FeedbackDelay >= 0 {
+		// An answer whose outputs cannot be read fails: the user saw
+		// nothing to act on.
+		outs, err := decodeOutputs(resp.Body)
+		ok = err == nil
+		if ok {
+			a := Answer{User: user, Version: r.Version, Row: row, Label: t.Data.Labels[row], Outputs: outs}
+			values = t.Values(a, rand.New(rand.NewPCG(t.Seed, uint64(i))))
+		}
+	}
+	resp.Body.Close()
+	if !ok {
 		t.failed.Add(1)
 	}
 	t.report(r)
-	if resp.StatusCode != http.StatusOK || t.FeedbackDelay < 0 {
+	if !ok || t.FeedbackDelay < 0 {
 		return
 	}
-	label := strconv.FormatFloat(t.Data.Labels[row], 'g', -1, 64)
+	fb, err := json.Marshal(feedback{ID: id, Label: t.Data.Labels[row], Values: values})
+	if err != nil {
+		return // only non-finite values fail, and the server would refuse them too
+	}
 	time.AfterFunc(t.FeedbackDelay, func() {
 		if ctx.Err() != nil {
 			return
 		}
-		fb := fmt.Sprintf(`{"id":%q,"label":%s}`, id, label)
-		resp, err := client.Post(t.BaseURL+"/v2/models/"+t.Model+"/feedback", "application/json", strings.NewReader(fb))
+		resp, err := client.Post(t.BaseURL+"/v2/models/"+t.Model+"/feedback", "application/json", bytes.NewReader(fb))
 		if err == nil {
 			resp.Body.Close()
 			t.feedback.Add(1)
 		}
 	})
+}
+
+// feedback is the body of POST /v2/models/{model}/feedback.
+type feedback struct {
+	ID     string             `json:"id"`
+	Label  float64            `json:"label"`
+	Values map[string]float64 `json:"values,omitempty"`
+}
+
+// decodeOutputs reads an Open Inference Protocol response's output
+// tensors, flattened, by name.
+func decodeOutputs(r io.Reader) (map[string][]float64, error) {
+	var body struct {
+		Outputs []struct {
+			Name string    `json:"name"`
+			Data []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return nil, fmt.Errorf("inference response: %w", err)
+	}
+	outs := make(map[string][]float64, len(body.Outputs))
+	for _, o := range body.Outputs {
+		outs[o.Name] = o.Data
+	}
+	return outs, nil
 }
 
 func (t *Traffic) report(r Response) {

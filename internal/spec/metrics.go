@@ -74,6 +74,7 @@ const (
 	SourceFeedback    Source = "feedback"    // ground truth joined by request id
 	SourcePredictions Source = "predictions" // the distribution of outputs or inputs
 	SourceShadow      Source = "shadow"      // mirrored requests compared with the primary's answer
+	SourceExternal    Source = "external"    // a provider: Prometheus or a webhook
 )
 
 // MetricInfo describes one metric of the catalogue.
@@ -106,6 +107,7 @@ var catalogue = []MetricInfo{
 	{"mae", UnitScore, LowerBetter, SourceFeedback, "mean absolute error against the label"},
 	{"rmse", UnitScore, LowerBetter, SourceFeedback, "root mean squared error against the label"},
 	{"prediction-drift", UnitPSI, LowerBetter, SourcePredictions, "PSI of the candidate's predictions against the baseline's"},
+	{"prediction-js", UnitFraction, LowerBetter, SourcePredictions, "Jensen-Shannon divergence in bits (0 to 1) of the candidate's predictions against the baseline's"},
 	{"feature-drift", UnitPSI, LowerBetter, SourcePredictions, "PSI of an input feature (the largest over all features unless `feature` names one)"},
 	{"score-shift", UnitFraction, LowerBetter, SourcePredictions, "Kolmogorov-Smirnov distance between the candidate's and the baseline's scores"},
 	{"confidence-avg", UnitFraction, HigherBetter, SourcePredictions, "mean of the largest class probability"},

@@ -25,6 +25,11 @@ const (
 	// StepSwitch: the candidate answers all traffic at once (blue-green,
 	// after the switch), the baseline kept warm if the spec says so.
 	StepSwitch StepKind = "switch"
+	// StepExperiment: the control and the challengers answer fixed shares
+	// of traffic (an A/B test).
+	StepExperiment StepKind = "experiment"
+	// StepBandit: the arms' shares follow the evidence.
+	StepBandit StepKind = "bandit"
 )
 
 // Step is one stage of a plan, in the units the router and controller use.
@@ -74,6 +79,9 @@ type Plan struct {
 	KeepWarm      bool
 	Triggers      []Trigger
 	Notifications []Notification
+	// Experiment is the ab-test or bandit section; nil for the other
+	// strategies.
+	Experiment *Experiment
 }
 
 // Plan unfolds the spec's strategy into steps. The spec must come from
@@ -85,6 +93,9 @@ func (s *Spec) Plan() Plan {
 		Triggers: d.Rollback.Triggers, Notifications: d.Notifications,
 		Promotes: d.Strategy != Shadow || (d.Shadow != nil && d.Shadow.Then != ""),
 		KeepWarm: d.BlueGreen != nil && d.BlueGreen.KeepWarm,
+	}
+	if d.Experiment != nil {
+		p.Promotes, p.Experiment = d.Experiment.Promote, d.Experiment
 	}
 	rule, ok := strategies[d.Strategy]
 	if !ok {
@@ -130,6 +141,9 @@ func (m Metric) String() string {
 	if p := m.MaxDecrease; p != nil {
 		conds = append(conds, "≥ baseline −"+p.String())
 	}
+	if m.Expr != "" {
+		conds = append(conds, "expr `"+m.Expr+"`")
+	}
 	name := m.Name
 	if m.Feature != "" {
 		name += "[" + m.Feature + "]"
@@ -137,12 +151,23 @@ func (m Metric) String() string {
 	if info.Unit == UnitValue && m.Aggregate != "" {
 		name = m.Aggregate + "(" + name + ")"
 	}
+	if m.Provider != nil {
+		name += " from " + m.Provider.String()
+	}
 	return fmt.Sprintf("%s %s (n ≥ %d)", name, strings.Join(conds, ", "), m.MinSamples)
 }
 
 // String renders a trigger's condition, such as "error-rate above 5%" or
 // "latency-p99 above 2× baseline".
 func (t Trigger) String() string {
+	s := t.condition()
+	if t.Provider != nil {
+		s += " from " + t.Provider.String()
+	}
+	return s
+}
+
+func (t Trigger) condition() string {
 	u := t.Info().Unit
 	switch {
 	case t.Above != nil:
@@ -155,6 +180,8 @@ func (t Trigger) String() string {
 			side = "below"
 		}
 		return fmt.Sprintf("%s %s %s× baseline", t.Metric, side, formatNumber(*t.Relative))
+	case t.Expr != "":
+		return fmt.Sprintf("%s when `%s`", t.Metric, t.Expr)
 	}
 	return t.Metric
 }
@@ -189,6 +216,9 @@ func (p Plan) renderStep(tw io.Writer, st Step) {
 		name += "*"
 	}
 	lines := []string{"-"}
+	if x := p.Experiment; x != nil && (st.Kind == StepExperiment || st.Kind == StepBandit) {
+		lines = x.Describe(p.Baseline, st.Kind == StepBandit)
+	}
 	if !st.Analysis.Empty() {
 		lines = lines[:0]
 		for _, m := range st.Analysis.Metrics {
@@ -264,6 +294,9 @@ func (p Plan) notes() []string {
 				out = append(out, fmt.Sprintf("%s: baseline %s is released at the switch (keepWarm: false); a rollback reloads it.", st.Name, p.Baseline))
 			}
 		}
+	}
+	if x := p.Experiment; x != nil {
+		return append(out, x.Notes(p)...)
 	}
 	if p.Promotes {
 		out = append(out, fmt.Sprintf("On completion the production alias moves to %s.", p.Version))

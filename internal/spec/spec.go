@@ -29,10 +29,24 @@ const (
 	// answers users; its outputs are compared with the baseline's. It may
 	// continue into a canary or a linear rollout.
 	Shadow Strategy = "shadow"
+	// ABTest: the baseline (the control) and one or more challengers get
+	// fixed shares, each user sticky to one arm, until one wins on the
+	// experiment's metric with always-valid significance, a guardrail is
+	// breached, or the duration ends.
+	ABTest Strategy = "ab-test"
+	// Bandit: the arms' shares follow the evidence, recomputed every tick
+	// with a floor per arm; at the end the best arm is promoted.
+	Bandit Strategy = "bandit"
+	// ChampionChallenger runs for good: the champion (the baseline's
+	// alias) serves most traffic, challengers small shares; a challenger
+	// that beats the champion with significance becomes champion (the
+	// alias moves), one that loses or runs out of time is retired, and new
+	// challengers can join the running rollout.
+	ChampionChallenger Strategy = "champion-challenger"
 )
 
 // Strategies planned but not yet run; naming one is a clear error.
-var reservedStrategies = []Strategy{"ab-test", "champion-challenger", "bandit"}
+var reservedStrategies []Strategy
 
 // Action is what a rollback trigger or an inconclusive analysis does.
 type Action string
@@ -96,6 +110,9 @@ type Deployment struct {
 	Linear *LinearSteps `yaml:"linear,omitempty"`
 	// BlueGreen is the blue-green strategy's phases. Nil otherwise.
 	BlueGreen *BlueGreenPhases `yaml:"blueGreen,omitempty"`
+	// Experiment is the ab-test and bandit strategies' arms and metric.
+	// Nil otherwise.
+	Experiment *Experiment `yaml:"experiment,omitempty"`
 
 	// Rollback is the triggers checked throughout the rollout. None by
 	// default: then only a failed stage analysis rolls back.
@@ -196,14 +213,26 @@ type Metric struct {
 	// Aggregate is how values.NAME combines feedback: mean or sum.
 	// Default mean; only for values.NAME.
 	Aggregate string `yaml:"aggregate,omitempty"`
+	// Expr is a condition in expr-lang over the measured values (see
+	// CompileExpr): the metric passes only when it is true.
+	Expr string `yaml:"expr,omitempty"`
+	// Provider measures the metric outside slipway's telemetry. Nil
+	// means the built-in telemetry.
+	Provider *Provider `yaml:"provider,omitempty"`
 }
 
 func (m *Metric) setDefaults() { m.MinSamples = DefaultMinSamples }
 
-// Info is the catalogue entry of m's metric; the zero MetricInfo for an
-// unknown name (which Parse refuses).
-func (m Metric) Info() MetricInfo {
-	info, _ := LookupMetric(m.Name)
+// Info is the catalogue entry of m's metric; for a provider's metric
+// outside the catalogue, a value with no better side; the zero MetricInfo
+// for an unknown name (which Parse refuses).
+func (m Metric) Info() MetricInfo { return metricInfo(m.Name, m.Provider) }
+
+func metricInfo(name string, p *Provider) MetricInfo {
+	if p != nil {
+		return externalInfo(name)
+	}
+	info, _ := LookupMetric(name)
 	return info
 }
 
@@ -282,7 +311,7 @@ type Rollback struct {
 }
 
 // Trigger acts when one metric crosses one limit. Exactly one of Above,
-// Below and Relative is given.
+// Below, Relative and Expr is given.
 type Trigger struct {
 	// Metric is a catalogue metric or values.NAME. Required.
 	Metric string `yaml:"metric"`
@@ -296,6 +325,11 @@ type Trigger struct {
 	// above it for errors and latency (so it is at least 1), below it for
 	// accuracy and the like (so at most 1).
 	Relative *float64 `yaml:"relative,omitempty"`
+	// Expr fires when the expression (see CompileExpr) is true.
+	Expr string `yaml:"expr,omitempty"`
+	// Provider measures the metric outside slipway's telemetry. Nil
+	// means the built-in telemetry.
+	Provider *Provider `yaml:"provider,omitempty"`
 	// Action is pause or rollback. Default rollback.
 	Action Action `yaml:"action"`
 	// Notify sends the notifications an alert naming this trigger, its
@@ -312,11 +346,8 @@ func (t *Trigger) setDefaults() {
 	t.MinSamples = DefaultMinSamples
 }
 
-// Info is the catalogue entry of t's metric.
-func (t Trigger) Info() MetricInfo {
-	info, _ := LookupMetric(t.Metric)
-	return info
-}
+// Info is the catalogue entry of t's metric (see Metric.Info).
+func (t Trigger) Info() MetricInfo { return metricInfo(t.Metric, t.Provider) }
 
 // Notification is a webhook that receives rollout events.
 type Notification struct {
@@ -338,7 +369,7 @@ var Events = []string{
 
 func knownStrategies() []string {
 	var out []string
-	for _, s := range []Strategy{Canary, BlueGreen, Shadow, Linear} {
+	for _, s := range []Strategy{Canary, BlueGreen, Shadow, Linear, ABTest, Bandit, ChampionChallenger} {
 		out = append(out, string(s))
 	}
 	return out

@@ -236,7 +236,7 @@ deployment:
 
 func TestUnknownFieldListsKnown(t *testing.T) {
 	_, err := Parse([]byte("deployment:\n  model: m\n  version: '1'\n  stages: [{name: a, weight: 1, duration: 1m}]\n  zzzzzz: 1\n"))
-	want := "line 5: deployment.zzzzzz: unknown field; known fields: model, version, baseline, strategy, sticky, shadow, stages, linear, blueGreen, rollback, notifications, gates"
+	want := "line 5: deployment.zzzzzz: unknown field; known fields: model, version, baseline, strategy, sticky, shadow, stages, linear, blueGreen, experiment, rollback, notifications, gates"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

@@ -47,6 +47,9 @@ var strategies = map[Strategy]strategyRule{
 		steps:  blueGreenSteps,
 		stages: func(*Deployment) bool { return false },
 	},
+	ABTest:             {check: checkExperiment, steps: experimentSteps, stages: func(*Deployment) bool { return false }},
+	Bandit:             {check: checkExperiment, steps: experimentSteps, stages: func(*Deployment) bool { return false }},
+	ChampionChallenger: {check: checkExperiment, steps: experimentSteps, stages: func(*Deployment) bool { return false }},
 	Shadow: {
 		check:  checkShadow,
 		steps:  shadowSteps,
@@ -57,15 +60,16 @@ var strategies = map[Strategy]strategyRule{
 // sectionOwners says which strategies take each strategy section, for the
 // error when another strategy is given one.
 var sectionOwners = map[string]string{
-	"stages":    "strategy canary, or shadow with then: canary",
-	"linear":    "strategy linear, or shadow with then: linear",
-	"blueGreen": "strategy blue-green",
-	"shadow":    "strategy shadow",
+	"stages":     "strategy canary, or shadow with then: canary",
+	"linear":     "strategy linear, or shadow with then: linear",
+	"blueGreen":  "strategy blue-green",
+	"shadow":     "strategy shadow",
+	"experiment": "strategy ab-test, bandit or champion-challenger",
 }
 
 // only reports every strategy section given that is not among allowed.
 func (c *checker) only(allowed ...string) {
-	for _, sec := range []string{"stages", "linear", "blueGreen", "shadow"} {
+	for _, sec := range []string{"stages", "linear", "blueGreen", "shadow", "experiment"} {
 		path := "deployment." + sec
 		if c.given(path) && !slices.Contains(allowed, sec) {
 			c.addf(path, "only for %s; this deployment's strategy is %s", sectionOwners[sec], c.describeStrategy())
@@ -114,6 +118,20 @@ func checkShadow(c *checker, d *Deployment) {
 // field, before the checks: stage names and the aggregate of business
 // values.
 func derive(d *Deployment) {
+	if x := d.Experiment; x != nil && len(x.Arms) == 0 && d.Version != "" && d.Strategy != ChampionChallenger {
+		x.Arms = []Arm{{Version: d.Version, Share: 50}}
+	}
+	if x := d.Experiment; x != nil && d.Strategy == Bandit {
+		if x.Policy == "" {
+			x.Policy = DefaultBanditPolicy
+		}
+		if x.Floor == 0 {
+			x.Floor = DefaultBanditFloor
+		}
+		if x.Epsilon == 0 {
+			x.Epsilon = DefaultEpsilon
+		}
+	}
 	for i := range d.Stages {
 		if d.Stages[i].Name == "" {
 			d.Stages[i].Name = fmt.Sprintf("stage-%d", i+1)
@@ -122,7 +140,7 @@ func derive(d *Deployment) {
 	for _, a := range d.analyses() {
 		for i := range a.Metrics {
 			m := &a.Metrics[i]
-			if m.Aggregate == "" && m.Info().Unit == UnitValue {
+			if m.Aggregate == "" && m.Info().Unit == UnitValue && m.Provider == nil {
 				m.Aggregate = "mean"
 			}
 		}

@@ -223,16 +223,34 @@ func (c *checker) metricName(path, name string, shadow bool) (MetricInfo, bool) 
 }
 
 func (c *checker) metric(path string, m *Metric, shadow bool) {
-	info, ok := c.metricName(path+".name", m.Name, shadow)
-	if m.Threshold == nil && m.Min == nil && m.Max == nil && m.Relative == nil && m.MaxIncrease == nil && m.MaxDecrease == nil && !c.anyBad(path) {
-		c.addf(path, "no condition: give threshold, min, max, relative, maxIncrease or maxDecrease")
+	var info MetricInfo
+	var ok bool
+	if m.Provider != nil {
+		info, ok = c.externalName(path+".name", m.Name)
+		c.provider(path+".provider", m.Provider)
+	} else {
+		info, ok = c.metricName(path+".name", m.Name, shadow)
+	}
+	// A webhook may answer its own pass or fail, which needs no condition.
+	webhook := m.Provider != nil && m.Provider.Webhook != nil
+	if m.Threshold == nil && m.Min == nil && m.Max == nil && m.Relative == nil && m.MaxIncrease == nil && m.MaxDecrease == nil && m.Expr == "" && !webhook && !c.anyBad(path) {
+		c.addf(path, "no condition: give threshold, min, max, relative, maxIncrease, maxDecrease or expr")
+	}
+	if m.Expr != "" {
+		c.expr(path+".expr", m.Expr)
 	}
 	if m.MinSamples < 0 {
 		c.addf(path+".minSamples", "%d is negative", m.MinSamples)
 	}
 	c.change(path+".maxIncrease", m.MaxIncrease, math.Inf(1))
 	c.change(path+".maxDecrease", m.MaxDecrease, 100)
-	if ok {
+	switch {
+	case !ok:
+	case m.Provider != nil && m.Feature != "":
+		c.addf(path+".feature", "only for feature-drift from slipway's telemetry, not for a provider's metric")
+	case m.Provider != nil && m.Aggregate != "":
+		c.addf(path+".aggregate", "only for values.NAME from slipway's telemetry; a provider's query aggregates itself")
+	default:
 		c.metricBounds(path, m, info)
 		c.metricExtras(path, m, info)
 	}
@@ -377,22 +395,34 @@ func (c *checker) rollback(path string, r Rollback) {
 }
 
 func (c *checker) trigger(path string, t Trigger) {
-	info, ok := c.metricName(path+".metric", t.Metric, c.strategy == Shadow)
+	var info MetricInfo
+	var ok bool
+	if t.Provider != nil {
+		info, ok = c.externalName(path+".metric", t.Metric)
+		c.provider(path+".provider", t.Provider)
+	} else {
+		info, ok = c.metricName(path+".metric", t.Metric, c.strategy == Shadow)
+	}
 	given := 0
 	for _, v := range []*float64{t.Above, t.Below, t.Relative} {
 		if v != nil {
 			given++
 		}
 	}
-	if given != 1 && !c.anyBad(path) {
-		c.addf(path, "give exactly one of above, below or relative (split two conditions into two triggers)")
+	if t.Expr != "" {
+		given++
+		c.expr(path+".expr", t.Expr)
+	}
+	webhook := t.Provider != nil && t.Provider.Webhook != nil
+	if (given > 1 || given == 0 && !webhook) && !c.anyBad(path) {
+		c.addf(path, "give exactly one of above, below, relative or expr (split two conditions into two triggers)")
 	}
 	c.action(path+".action", t.Action)
 	if t.MinSamples < 0 {
 		c.addf(path+".minSamples", "%d is negative", t.MinSamples)
 	}
 	if !ok || given != 1 {
-		return
+		return // a webhook's own verdict, or an error already reported
 	}
 	switch {
 	case t.Above != nil && info.Better == HigherBetter:
@@ -403,7 +433,7 @@ func (c *checker) trigger(path string, t Trigger) {
 		c.value(path+".above", *t.Above, info, false)
 	case t.Below != nil:
 		c.value(path+".below", *t.Below, info, true)
-	default:
+	case t.Relative != nil:
 		c.relativeTrigger(path+".relative", *t.Relative, info)
 	}
 }

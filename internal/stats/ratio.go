@@ -20,6 +20,12 @@ import "math"
 // Alpha by Ville's inequality with no normal approximation: it suits rare
 // events and small canaries best.
 //
+// With opt.Side Greater (or Less) the mixture is truncated to ratios above
+// (below) 1: the same martingale argument holds for any mixing
+// distribution, the evidence for a ratio on that side about doubles, and
+// the interval, inverted from the truncated mixture, stays valid at every
+// look.
+//
 // Estimate is the ratio of the rates, with half an event and half a
 // non-event added to every count when either arm has no events
 // (Haldane–Anscombe), so that it is finite. Lower and Upper are the
@@ -54,7 +60,11 @@ func RiskRatio(xc, nc, xb, nb int64, opt SeqOptions) SeqResult {
 	}
 	w := fc / (fc + fb)
 	k := max(1/(opt.RatioTau2*w*(1-w))-1, 1e-9)
-	logMix := logBeta(k*w+x, k*(1-w)+y) - logBeta(k*w, k*(1-w))
+	a, b := k*w, k*(1-w)
+	logMix := logBeta(a+x, b+y) - logBeta(a, b) + logSideMass(opt.Side, w, a, b, x, y)
+	if math.IsInf(logMix, -1) {
+		return r // all the evidence lies on the side not looked at
+	}
 	e := events{x: x, y: y}
 	u0 := math.Log(w / (1 - w))
 	r.PValue = min(1, math.Exp(e.logLik(u0)-logMix))
@@ -63,6 +73,20 @@ func RiskRatio(xc, nc, xb, nb int64, opt SeqOptions) SeqResult {
 	lo, hi := e.bounds(level)
 	r.Lower, r.Upper = math.Exp(lo-u0), math.Exp(hi-u0)
 	return r
+}
+
+// logSideMass restricts RiskRatio's mixture to one side of the null π₀ = w:
+// the log of the posterior's mass on that side over the prior's, the
+// factor by which the truncated (and renormalized) Beta mixture differs
+// from the whole one. Zero for TwoSided.
+func logSideMass(side Alternative, w, a, b, x, y float64) float64 {
+	switch side {
+	case Greater: // π > w: 1 − I_w = I_{1−w} with the parameters swapped
+		return math.Log(regIncBeta(1-w, w, b+y, a+x)) - math.Log(regIncBeta(1-w, w, b, a))
+	case Less:
+		return math.Log(regIncBeta(w, 1-w, a+x, b+y)) - math.Log(regIncBeta(w, 1-w, a, b))
+	}
+	return 0
 }
 
 func logBeta(a, b float64) float64 { return lgamma(a) + lgamma(b) - lgamma(a+b) }

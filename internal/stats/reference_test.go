@@ -87,6 +87,7 @@ type msprtCase struct {
 	Sample                 string
 	Alpha, Tau2            float64
 	RatioTau2              float64 `json:"ratio_tau2"`
+	Side                   string  `json:"side"`
 	Estimate, Lower, Upper number
 	P, Z                   float64
 }
@@ -223,6 +224,12 @@ func TestReferenceSequential(t *testing.T) {
 		opt := SeqOptions{Alpha: c.Alpha, Tau2: c.Tau2, RatioTau2: c.RatioTau2}
 		if opt.Alpha == DefaultAlpha && (opt.Tau2 == DefaultTau2 || agree(opt.RatioTau2, DefaultRatioTau2)) {
 			opt = SeqOptions{} // the defaults are the reference's first options
+		}
+		switch c.Side {
+		case "greater":
+			opt.Side = Greater
+		case "less":
+			opt.Side = Less
 		}
 		var got SeqResult
 		var what string

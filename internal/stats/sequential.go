@@ -52,6 +52,13 @@ type SeqOptions struct {
 	// distribution over the log of the ratio of rates. Zero means
 	// DefaultRatioTau2; otherwise it must be positive and finite.
 	RatioTau2 float64
+	// Side, for RiskRatio only, is the side the effect is looked for on.
+	// TwoSided (the zero value) mixes over ratios on both sides of 1;
+	// Greater mixes only over ratios above 1 and Less only below, which
+	// about doubles the evidence for an effect on that side (as if Alpha
+	// were doubled) while Ville's bound stays exact: a rollback trigger
+	// only ever asks whether the candidate is worse.
+	Side Alternative
 }
 
 // Validate reports every field outside its range, for a configuration
@@ -66,6 +73,12 @@ func (o SeqOptions) Validate() error {
 	}
 	if !(o.RatioTau2 >= 0 && !math.IsInf(o.RatioTau2, 1)) {
 		errs = append(errs, fmt.Errorf("ratioTau2 %v: must be positive and finite, or 0 for %.4g", o.RatioTau2, DefaultRatioTau2))
+	}
+	if o.Side < TwoSided || o.Side > Less {
+		errs = append(errs, fmt.Errorf("side %v: must be two-sided, greater or less", o.Side))
+	}
+	if o.Side < TwoSided || o.Side > Less {
+		errs = append(errs, fmt.Errorf("side %v: must be two-sided, greater or less", o.Side))
 	}
 	return errors.Join(errs...)
 }

@@ -133,11 +133,11 @@ func TestSeqOptionsValidate(t *testing.T) {
 	if err := (SeqOptions{Alpha: 0.01, Tau2: 0.5, RatioTau2: 1}).Validate(); err != nil {
 		t.Errorf("valid SeqOptions: %v", err)
 	}
-	err := SeqOptions{Alpha: 1, Tau2: -1, RatioTau2: math.Inf(1)}.Validate()
+	err := SeqOptions{Alpha: 1, Tau2: -1, RatioTau2: math.Inf(1), Side: 7}.Validate()
 	if err == nil {
 		t.Fatal("invalid SeqOptions: no error")
 	}
-	for _, field := range []string{"alpha 1", "tau2 -1", "ratioTau2 +Inf"} {
+	for _, field := range []string{"alpha 1", "tau2 -1", "ratioTau2 +Inf", "side Alternative(7)"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error %q does not name %q", err, field)
 		}

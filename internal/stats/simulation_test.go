@@ -348,3 +348,34 @@ func TestTwoProportionsCoverage(t *testing.T) {
 		}
 	}
 }
+
+// TestRiskRatioOneSided checks the mixture truncated to ratios above 1:
+// on identical arms it may reject as worse up to Alpha of the time (all
+// of Alpha is on that side now; 0.06 allows for noise), never as better;
+// on a doubled rate it rejects sooner than the two-sided mixture, which is
+// why rollback triggers use it.
+func TestRiskRatioOneSided(t *testing.T) {
+	reps := 400
+	if testing.Short() {
+		reps = 80
+	}
+	greater := func(xc, nc, xb, nb int64) SeqResult {
+		return RiskRatio(xc, nc, xb, nb, SeqOptions{Side: Greater})
+	}
+	aa := stream{pc: 0.005, pb: 0.005, batchC: 20, batchB: 180, maxC: 10000}
+	out := replicate(50, reps, aa, greater)
+	anyRate, worseRate := rates(out)
+	t.Logf("A/A RiskRatio greater 0.5%%, canary 10%%, %d runs: ever rejected %.1f%%, as worse %.1f%%", reps, 100*anyRate, 100*worseRate)
+	if anyRate > 0.06 || anyRate != worseRate {
+		t.Errorf("one-sided A/A: ever rejected %.3f (want ≤ 0.06), as worse %.3f (want all of them)", anyRate, worseRate)
+	}
+
+	doubled := stream{pc: 0.02, pb: 0.01, batchC: 25, batchB: 225, maxC: 6000}
+	oneMedian, _, onePower := detection(replicate(51, reps, doubled, greater))
+	twoMedian, _, twoPower := detection(replicate(51, reps, doubled, seqRiskRatio))
+	t.Logf("2× error rate at 1%%: one-sided median %.1f/rate (power %.0f%%), two-sided %.1f/rate (power %.0f%%)",
+		oneMedian*0.01, 100*onePower, twoMedian*0.01, 100*twoPower)
+	if oneMedian >= twoMedian {
+		t.Errorf("one-sided median %v candidate requests, not below two-sided %v", oneMedian, twoMedian)
+	}
+}

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/slipway-ml/slipway"
@@ -90,8 +91,9 @@ type Rollouts interface {
 	// events, in one transaction, if the stored Rev equals r.Rev; the
 	// stored and returned Rev is r.Rev+1. slipway.ErrConflict when Rev is
 	// stale, or when r becomes live while the model has another live
-	// rollout; slipway.ErrNotFound for an unknown ID. Model, Candidate and
-	// CreatedAt never change.
+	// rollout; slipway.ErrNotFound for an unknown ID. Model and CreatedAt
+	// never change; Candidate does when an experiment's winner is another
+	// of its arms.
 	UpdateRollout(ctx context.Context, r slipway.Rollout, events ...slipway.RolloutEvent) (slipway.Rollout, error)
 	// GetRollout returns slipway.ErrNotFound for an unknown ID.
 	GetRollout(ctx context.Context, id int64) (slipway.Rollout, error)
@@ -117,6 +119,48 @@ type RolloutFilter struct {
 	Limit int
 }
 
+// GateReport is one stored run of a version's pre-deployment gates.
+// Report is the run as JSON (the gate package owns its shape); Passed is
+// kept beside it so that a rollout can be refused without decoding it.
+type GateReport struct {
+	ID      int64           `json:"id"`
+	Model   string          `json:"model"`
+	Version string          `json:"version"`
+	Passed  bool            `json:"passed"`
+	Report  json.RawMessage `json:"report"`
+	Actor   string          `json:"actor"`
+	At      time.Time       `json:"at"`
+}
+
+// Approval records that someone in a role approved a version for
+// deployment.
+type Approval struct {
+	Model   string    `json:"model"`
+	Version string    `json:"version"`
+	Role    string    `json:"role"`
+	Actor   string    `json:"actor"`
+	Note    string    `json:"note,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Gates persists gate reports and approvals, both append-only and
+// deleted with their version.
+type Gates interface {
+	// AddGateReport stores r (ID assigned, At set when zero).
+	// slipway.ErrNotFound for an unknown version; slipway.ErrInvalid
+	// when Report is not JSON.
+	AddGateReport(ctx context.Context, r GateReport) (GateReport, error)
+	// LatestGateReport returns the version's newest report;
+	// slipway.ErrNotFound when it has none.
+	LatestGateReport(ctx context.Context, model, version string) (GateReport, error)
+	// AddApproval stores a (At set when zero); slipway.ErrNotFound for
+	// an unknown version.
+	AddApproval(ctx context.Context, a Approval) (Approval, error)
+	// Approvals returns the version's approvals, oldest first (none is
+	// not an error).
+	Approvals(ctx context.Context, model, version string) ([]Approval, error)
+}
+
 // Store is everything a slipway server persists.
 type Store interface {
 	Models
@@ -124,6 +168,7 @@ type Store interface {
 	Aliases
 	Routes
 	Rollouts
+	Gates
 	// Ping checks the backend is reachable.
 	Ping(ctx context.Context) error
 	// Close releases connections; the store is unusable afterwards.

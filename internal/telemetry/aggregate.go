@@ -54,11 +54,14 @@ type Aggregate struct {
 type SumCount struct {
 	N   int64
 	Sum float64
+	// SumSq is the sum of squares, so that a mean can be tested
+	// (stats.TwoMeans needs the variance).
+	SumSq float64
 }
 
-func (s *SumCount) add(v float64) { s.N++; s.Sum += v }
+func (s *SumCount) add(v float64) { s.N++; s.Sum += v; s.SumSq += v * v }
 
-func (s *SumCount) merge(o SumCount) { s.N += o.N; s.Sum += o.Sum }
+func (s *SumCount) merge(o SumCount) { s.N += o.N; s.Sum += o.Sum; s.SumSq += o.SumSq }
 
 // reset empties a bucket for reuse, keeping its maps and slices, so a ring
 // that has wrapped once records without allocating.

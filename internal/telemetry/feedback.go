@@ -74,13 +74,22 @@ func (r *Recorder) Feedback(model string, f Feedback) (FeedbackResult, error) {
 	if status != Joined {
 		return res, nil
 	}
-	s := r.seriesFor(model, j.version)
+	r.seriesFor(model, j.version).addFeedback(now, &j, &f)
+	if j.segment != "" {
+		r.seriesFor(model, SegmentSeries(j.version, j.segment)).addFeedback(now, &j, &f)
+	}
+	return res, nil
+}
+
+// addFeedback adds one joined piece of feedback to the series' bucket at
+// now.
+func (s *series) addFeedback(now int64, j *joined, f *Feedback) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.bucketAt(now)
 	b.Quality.Joined++
 	if f.Label != nil {
-		b.Quality.add(&j, *f.Label, &s.pool)
+		b.Quality.add(j, *f.Label, &s.pool)
 	}
 	if f.Reward != nil {
 		b.Reward.add(*f.Reward)
@@ -97,7 +106,6 @@ func (r *Recorder) Feedback(model string, f Feedback) (FeedbackResult, error) {
 		sc.add(v)
 		b.Values[name] = sc
 	}
-	return res, nil
 }
 
 // JoinStatus is what became of one piece of feedback.
@@ -173,6 +181,7 @@ type joinKey struct{ model, id string }
 // label's probability looked up for class probabilities.
 type joined struct {
 	version   string
+	segment   string // the measured route segment that took the request; "" for none
 	kind      predKind
 	score     float64
 	class     int
@@ -184,6 +193,7 @@ type pending struct {
 	key     joinKey
 	hash    uint64 // of key
 	version string
+	segment string
 	at      int64 // when it was recorded, Unix nanoseconds
 	live    bool  // still in the index
 	kind    predKind
@@ -247,7 +257,7 @@ func (t *joinTable) shard(h uint64) *joinShard {
 
 // put remembers row under k, evicting the shard's oldest prediction when
 // full. A repeated key replaces the earlier prediction.
-func (t *joinTable) put(k joinKey, version string, at int64, row *rowPrediction) {
+func (t *joinTable) put(k joinKey, version, segment string, at int64, row *rowPrediction) {
 	h := t.hash(k)
 	sh := t.shard(h)
 	sh.mu.Lock()
@@ -264,7 +274,7 @@ func (t *joinTable) put(k joinKey, version string, at int64, row *rowPrediction)
 	if p.live {
 		delete(sh.index, p.hash)
 	}
-	p.key, p.hash, p.version, p.at, p.live = k, h, version, at, true
+	p.key, p.hash, p.version, p.segment, p.at, p.live = k, h, version, segment, at, true
 	p.kind, p.score, p.class = row.kind, row.score, row.class
 	p.probs = p.probs[:0]
 	if row.kind == predProbs {
@@ -300,7 +310,7 @@ func (t *joinTable) take(k joinKey, now int64, label *float64) (joined, JoinStat
 	delete(sh.index, h)
 	p := &sh.slots[pos]
 	p.live = false
-	j := joined{version: p.version, kind: p.kind, score: p.score, class: p.class}
+	j := joined{version: p.version, segment: p.segment, kind: p.kind, score: p.score, class: p.class}
 	if now-p.at > t.ttl {
 		return j, Expired
 	}

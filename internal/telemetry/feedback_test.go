@@ -1,30 +1,21 @@
 package telemetry
 
 import (
-	"encoding/csv"
 	"errors"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/csvtest"
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
 // readColumn reads one numeric column of a CSV file with a header.
 func readColumn(t *testing.T, path, name string) []float64 {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	records, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
+	records := csvtest.Read(t, path)
 	col := -1
 	for i, h := range records[0] {
 		if h == name {

@@ -135,6 +135,9 @@ type Observation struct {
 	// ServerError.
 	Outcome Outcome
 	Latency time.Duration
+	// Segment names the measured route segment that took the request (see
+	// SegmentSeries); "" for none.
+	Segment string
 	// Inputs are summarised per feature, for OK requests only (a rejected
 	// request's inputs say nothing about the traffic the model scored):
 	// one tensor per feature ([rows] or [rows,1]) named by the tensor, or a
@@ -152,11 +155,14 @@ type Observation struct {
 // Recorder holds the live measurements of every series. It is safe for
 // concurrent use; create one with New.
 type Recorder struct {
-	cfg    Config
-	width  int64 // bucket width in nanoseconds
-	slots  int   // buckets per ring
-	joins  *joinTable
-	prom   *metrics
+	cfg   Config
+	width int64 // bucket width in nanoseconds
+	slots int   // buckets per ring
+	joins *joinTable
+	prom  *metrics
+	// quiet holds the Prometheus series of segment series, which are
+	// never collected.
+	quiet  *metrics
 	layout *sketchLayout
 
 	mu     sync.Mutex                             // serialises adding and removing series and models
@@ -173,6 +179,7 @@ func New(cfg Config) *Recorder {
 		slots:  int(cfg.Retention/cfg.Bucket) + 1,
 		joins:  newJoinTable(cfg.JoinSize, cfg.JoinTTL),
 		prom:   newMetrics(),
+		quiet:  newMetrics(),
 		layout: newSketchLayout(),
 	}
 	r.series.Store(&map[seriesKey]*series{})
@@ -186,6 +193,15 @@ type seriesKey struct{ model, version string }
 // request has an id, one row and outputs, remembers its prediction for a
 // feedback join.
 func (r *Recorder) Record(o Observation) {
+	r.record(o)
+	if o.Segment != "" {
+		seg := o
+		seg.Version, seg.Segment, seg.RequestID = SegmentSeries(o.Version, o.Segment), "", ""
+		r.record(seg)
+	}
+}
+
+func (r *Recorder) record(o Observation) {
 	now := r.cfg.Now().UnixNano()
 	s := r.seriesFor(o.Model, o.Version)
 	outcome := o.Outcome
@@ -210,7 +226,7 @@ func (r *Recorder) Record(o Observation) {
 	s.mu.Unlock()
 
 	if o.RequestID != "" && rows == 1 && row.kind != predNone {
-		r.joins.put(joinKey{o.Model, o.RequestID}, o.Version, now, &row)
+		r.joins.put(joinKey{o.Model, o.RequestID}, o.Version, o.Segment, now, &row)
 	}
 }
 
@@ -262,7 +278,11 @@ func (r *Recorder) seriesFor(model, version string) *series {
 	if s, ok := old[key]; ok {
 		return s
 	}
-	s := newSeries(model, version, r.slots, r.width, r.cfg.MaxFeatures, r.cfg.Now().UnixNano(), r.prom, r.layout)
+	prom := r.prom
+	if isSegmentSeries(version) {
+		prom = r.quiet // segment series stay out of /metrics
+	}
+	s := newSeries(model, version, r.slots, r.width, r.cfg.MaxFeatures, r.cfg.Now().UnixNano(), prom, r.layout)
 	next := make(map[seriesKey]*series, len(old)+1)
 	for k, v := range old {
 		next[k] = v
@@ -283,7 +303,7 @@ func (r *Recorder) lookup(model, version string) (*series, bool) {
 func (r *Recorder) versionsOf(model string) []*series {
 	var out []*series
 	for k, s := range *r.series.Load() {
-		if k.model == model {
+		if k.model == model && !isSegmentSeries(k.version) {
 			out = append(out, s)
 		}
 	}

@@ -393,3 +393,21 @@ func TestRouteAllocs(t *testing.T) {
 		t.Errorf("Route with a numeric parameter allocates %v times, want 0", n)
 	}
 }
+
+// TestMeasuredSegment: only a segment marked Measure says so in its
+// decisions, for the gateway to keep its telemetry apart.
+func TestMeasuredSegment(t *testing.T) {
+	p := segmentPolicy()
+	for i := range p.Segments {
+		p.Segments[i].Measure = p.Segments[i].Name == "eu"
+	}
+	tab := mustCompile(t, p)
+	u := users()[0]
+	u.Params = map[string]any{"region": "eu-north"}
+	if d := tab.Route(u, 0); d.Segment != "eu" || !d.Measured {
+		t.Errorf("eu: %+v, want measured", d)
+	}
+	if d := tab.Route(users()[1], 0); d.Measured {
+		t.Errorf("default split: %+v, want not measured", d)
+	}
+}

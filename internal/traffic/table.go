@@ -14,6 +14,8 @@ type Decision struct {
 	// Segment is the name of the segment that took the request; "" means
 	// the default split did.
 	Segment string
+	// Measured says the segment keeps its own telemetry (Segment.Measure).
+	Measured bool
 	// Sticky reports whether the request's sticky key chose Version among
 	// several; false when the key was absent (a random choice) or when
 	// only one version could answer.
@@ -45,9 +47,10 @@ type split struct {
 }
 
 type segment struct {
-	name  string
-	rules []rule
-	split split
+	name    string
+	rules   []rule
+	split   split
+	measure bool
 }
 
 type op uint8
@@ -86,7 +89,7 @@ func Compile(p Policy) (*Table, error) {
 	}
 	t.split = compileSplit(p.Splits, p.Salt, "")
 	for _, seg := range p.Segments {
-		s := segment{name: seg.Name}
+		s := segment{name: seg.Name, measure: seg.Measure}
 		for _, r := range seg.Match {
 			s.rules = append(s.rules, compileRule(r))
 		}
@@ -147,7 +150,7 @@ func (t *Table) Route(a Attrs, rnd uint64) Decision {
 	sp := &t.split
 	for i := range t.segments {
 		if t.segments[i].holds(&a) {
-			d.Segment = t.segments[i].name
+			d.Segment, d.Measured = t.segments[i].name, t.segments[i].measure
 			sp = &t.segments[i].split
 			break
 		}

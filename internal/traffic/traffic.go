@@ -93,6 +93,10 @@ type Segment struct {
 	Match   []Rule  `json:"match"`
 	Version string  `json:"version,omitempty"`
 	Splits  []Split `json:"splits,omitempty"`
+	// Measure keeps the segment's traffic apart in telemetry, per version
+	// (telemetry.SegmentSeries), as an experiment limited to an audience
+	// needs. Default false: measuring costs a second record per request.
+	Measure bool `json:"measure,omitempty"`
 }
 
 // Rule tests one attribute of a request: a header or a parameter (exactly
@@ -112,6 +116,22 @@ type Rule struct {
 	// Regex is RE2 syntax (package regexp), unanchored: add ^ and $ to
 	// match the whole value.
 	Regex string `json:"regex,omitempty"`
+}
+
+// String renders the rule for people: "header X-Country = de", "param
+// region starts with eu", "header X-Device ~ ^mob".
+func (r Rule) String() string {
+	what := "header " + r.Header
+	if r.Param != "" {
+		what = "param " + r.Param
+	}
+	switch {
+	case r.Exact != "":
+		return what + " = " + r.Exact
+	case r.Prefix != "":
+		return what + " starts with " + r.Prefix
+	}
+	return what + " ~ " + r.Regex
 }
 
 // Mirror sends a shadow copy of a share of all requests to a version whose

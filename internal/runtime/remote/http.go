@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,27 +15,41 @@ import (
 	"unicode/utf8"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/oip"
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
 // MaxResponseBytes caps the body slipway reads from a model server.
 const MaxResponseBytes = 64 << 20
 
-// httpClient is shared by every HTTP version, so calls to one server reuse
+// transport is shared by every HTTP version, so calls to one server reuse
 // pooled keep-alive connections. Calls are bounded by their context, not
 // by a client timeout.
-var httpClient = &http.Client{Transport: newTransport()}
+var (
+	transport  = newTransport()
+	httpClient = &http.Client{Transport: transport}
+)
 
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 1024
 	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
+	// Model servers answer small JSON bodies, mostly on fast links: gzip
+	// would cost CPU on both sides to save little.
+	t.DisableCompression = true
 	return t
 }
 
-// bufs recycles response bodies; what is decoded from them is copied.
-var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodyBuf holds an answer's body while it is decoded, and the reader that
+// limits it, so that reading allocates nothing once the buffer is grown.
+type bodyBuf struct {
+	bytes.Buffer
+	limit io.LimitedReader
+}
+
+// bufs recycles answers' bodies; what is decoded from them is copied.
+var bufs = sync.Pool{New: func() any { return new(bodyBuf) }}
 
 type httpBackend struct {
 	t         target
@@ -55,44 +68,19 @@ func newHTTPBackend(t target) *httpBackend {
 
 func (b *httpBackend) close() error { return nil }
 
-// The Open Inference Protocol's JSON bodies.
-type (
-	jsonRequest struct {
-		ID         string           `json:"id,omitempty"`
-		Inputs     []jsonTensor     `json:"inputs"`
-		Outputs    []jsonOutputName `json:"outputs,omitempty"`
-		Parameters map[string]any   `json:"parameters,omitempty"`
-	}
-	jsonTensor struct {
-		Name     string  `json:"name"`
-		Shape    []int64 `json:"shape"`
-		Datatype string  `json:"datatype"`
-		Data     any     `json:"data"`
-	}
-	jsonOutputName struct {
-		Name string `json:"name"`
-	}
-	jsonResponse struct {
-		ModelName    string       `json:"model_name"`
-		ModelVersion string       `json:"model_version"`
-		ID           string       `json:"id"`
-		Outputs      []jsonOutput `json:"outputs"`
-	}
-	jsonOutput struct {
-		Name     string          `json:"name"`
-		Shape    []int64         `json:"shape"`
-		Datatype string          `json:"datatype"`
-		Data     json.RawMessage `json:"data"`
-	}
-	jsonError struct {
-		Error string `json:"error"`
-	}
-)
+// jsonError is the protocol's error body.
+type jsonError struct {
+	Error string `json:"error"`
+}
 
+// infer sends the batch as the protocol's JSON body and decodes the answer,
+// both with the codec the gateway uses for its own requests (package oip):
+// no reflection, and the answer is decoded from a pooled buffer into
+// memory of its own.
 func (b *httpBackend) infer(ctx context.Context, inputs []runtime.Tensor, outputs []string) ([]runtime.Tensor, error) {
 	// The request body is not pooled: the transport may still read it
-	// after Do returns.
-	body, err := json.Marshal(encodeRequest(inputs, outputs))
+	// after the call returns.
+	body, err := oip.AppendJSONRequest(make([]byte, 0, requestSize(inputs)), inputs, outputs)
 	if err != nil {
 		return nil, &runtime.InputError{Msg: fmt.Sprintf("cannot encode as JSON: %v", err)}
 	}
@@ -100,78 +88,50 @@ func (b *httpBackend) infer(ctx context.Context, inputs []runtime.Tensor, output
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	buf := bufs.Get().(*bytes.Buffer)
+	req.Header["Content-Type"] = jsonContentType
+	buf := bufs.Get().(*bodyBuf)
 	defer putBuf(buf)
 	resp, err := b.do(req, buf)
 	if err != nil {
 		return nil, err
 	}
-	var jr jsonResponse
-	if err := json.Unmarshal(resp, &jr); err != nil {
+	jr, err := oip.DecodeJSONResponse(resp)
+	if err != nil {
+		var oe *oip.OutputError
+		if errors.As(err, &oe) {
+			return nil, fmt.Errorf("answered output %q that does not decode: %s", oe.Output, oe.Msg)
+		}
 		return nil, b.bodyErr(http.StatusOK, resp, err)
 	}
-	outs := make([]runtime.Tensor, len(jr.Outputs))
-	for i, o := range jr.Outputs {
-		if outs[i], err = decodeOutput(o); err != nil {
-			return nil, fmt.Errorf("answered output %q that does not decode: %w", o.Name, err)
-		}
-	}
-	return outs, nil
+	return jr.Outputs, nil
 }
 
-func putBuf(b *bytes.Buffer) {
+// jsonContentType is the Content-Type header of every request body, shared
+// (the transport only reads it).
+var jsonContentType = []string{"application/json"}
+
+// requestSize guesses a request body's size, to allocate it once: about
+// 80 bytes per tensor and 12 per element.
+func requestSize(inputs []runtime.Tensor) int {
+	n := 64
+	for _, t := range inputs {
+		n += 80 + len(t.Name) + 12*t.Len()
+	}
+	return n
+}
+
+func putBuf(b *bodyBuf) {
+	b.limit.R = nil
 	if b.Cap() <= 1<<20 { // do not keep huge buffers alive
 		bufs.Put(b)
 	}
 }
 
-func encodeRequest(inputs []runtime.Tensor, outputs []string) jsonRequest {
-	jr := jsonRequest{Inputs: make([]jsonTensor, len(inputs))}
-	for i, t := range inputs {
-		jr.Inputs[i] = jsonTensor{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Data: jsonData(t.Data)}
-	}
-	for _, o := range outputs {
-		jr.Outputs = append(jr.Outputs, jsonOutputName{Name: o})
-	}
-	return jr
-}
-
-// jsonData replaces NaN and infinities, which JSON cannot carry, by null,
-// the protocol's missing value.
-func jsonData(d any) any {
-	switch d := d.(type) {
-	case []float32:
-		for _, v := range d {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return nullable(d)
-			}
-		}
-	case []float64:
-		for _, v := range d {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nullable(d)
-			}
-		}
-	}
-	return d
-}
-
-func nullable[F float32 | float64](d []F) []any {
-	out := make([]any, len(d))
-	for i, v := range d {
-		if f := float64(v); !math.IsNaN(f) && !math.IsInf(f, 0) {
-			out[i] = v
-		}
-	}
-	return out
-}
-
 // do sends req and returns the body of a 200 answer, read into buf. Other
 // answers become errors: a 400 is the request's fault (*runtime.InputError
 // with the server's message), anything else the server's.
-func (b *httpBackend) do(req *http.Request, buf *bytes.Buffer) ([]byte, error) {
-	resp, err := httpClient.Do(req)
+func (b *httpBackend) do(req *http.Request, buf *bodyBuf) ([]byte, error) {
+	resp, err := send(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -181,7 +141,8 @@ func (b *httpBackend) do(req *http.Request, buf *bytes.Buffer) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1)); err != nil {
+	buf.limit = io.LimitedReader{R: resp.Body, N: MaxResponseBytes + 1}
+	if _, err := buf.ReadFrom(&buf.limit); err != nil {
 		return nil, fmt.Errorf("%s %s: answered %d but reading the body failed: %w", req.Method, req.URL.Path, resp.StatusCode, err)
 	}
 	body := buf.Bytes()
@@ -195,6 +156,37 @@ func (b *httpBackend) do(req *http.Request, buf *bytes.Buffer) ([]byte, error) {
 		return nil, &runtime.InputError{Msg: fmt.Sprintf("model server %s refused the request: %s", b.t.host, remoteMessage(body))}
 	}
 	return nil, fmt.Errorf("%s %s: answered %d: %s", req.Method, req.URL.Path, resp.StatusCode, remoteMessage(body))
+}
+
+// send sends req on the shared transport, without http.Client: the
+// client's own work per call (a copy of the headers kept for redirects, the
+// redirect loop) costs a tenth of a call on loopback, and a model server
+// rarely redirects. When one does, the request is sent again through the
+// client, which follows the redirect as it always did.
+func send(req *http.Request) (*http.Response, error) {
+	resp, err := transport.RoundTrip(req)
+	if err != nil || !redirects(resp) {
+		return resp, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // so the connection is reused
+	resp.Body.Close()
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	return httpClient.Do(again)
+}
+
+// redirects reports whether http.Client would follow resp.
+func redirects(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // remoteMessage extracts the protocol's {"error": "..."} message from an
@@ -225,127 +217,10 @@ func snippet(body []byte) string {
 // bodyErr explains a 2xx body that is not what the protocol says.
 func (b *httpBackend) bodyErr(code int, body []byte, err error) error {
 	var syn *json.SyntaxError
-	if errors.As(err, &syn) || !json.Valid(body) {
+	if errors.As(err, &syn) || oip.IsJSONSyntaxError(err) || !json.Valid(body) {
 		return fmt.Errorf("answered %d but the body is not JSON: %v (body %s)", code, err, snippet(body))
 	}
 	return fmt.Errorf("answered %d but the body is not an inference response: %v", code, err)
-}
-
-// decodeOutput decodes one output's data straight into the slice type of
-// its datatype; nested arrays and nulls take a slower path.
-func decodeOutput(o jsonOutput) (runtime.Tensor, error) {
-	t := runtime.Tensor{Name: o.Name, Datatype: o.Datatype, Shape: o.Shape}
-	var err error
-	switch o.Datatype {
-	case runtime.FP32:
-		t.Data, err = unmarshal[float32](o.Data)
-	case runtime.FP64:
-		t.Data, err = unmarshal[float64](o.Data)
-	case runtime.INT32:
-		t.Data, err = unmarshal[int32](o.Data)
-	case runtime.INT64:
-		t.Data, err = unmarshal[int64](o.Data)
-	case runtime.BOOL:
-		t.Data, err = unmarshal[bool](o.Data)
-	case runtime.BYTES:
-		t.Data, err = unmarshal[string](o.Data)
-	default:
-		return t, fmt.Errorf("datatype %q not supported (want FP32, FP64, INT32, INT64, BOOL or BYTES)", o.Datatype)
-	}
-	if err != nil {
-		if t.Data, err = decodeLoose(o.Datatype, o.Data); err != nil {
-			return t, fmt.Errorf("data is not %s: %v", o.Datatype, err)
-		}
-	}
-	return t, t.CheckShape()
-}
-
-func unmarshal[T any](raw json.RawMessage) ([]T, error) {
-	var d []T
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, err
-	}
-	if d == nil {
-		return nil, errors.New("no data")
-	}
-	return d, nil
-}
-
-// decodeLoose decodes data that is nested row by row, or holds null for a
-// missing float.
-func decodeLoose(datatype string, raw json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, ok := v.([]any); !ok {
-		return nil, errors.New("not an array")
-	}
-	flat := flatten(v, nil)
-	switch datatype {
-	case runtime.FP32:
-		return convert(flat, func(e any) (float32, error) { f, err := toFloat(e, 32); return float32(f), err })
-	case runtime.FP64:
-		return convert(flat, func(e any) (float64, error) { return toFloat(e, 64) })
-	case runtime.INT32:
-		return convert(flat, func(e any) (int32, error) { i, err := toInt(e, 32); return int32(i), err })
-	case runtime.INT64:
-		return convert(flat, func(e any) (int64, error) { return toInt(e, 64) })
-	case runtime.BOOL:
-		return convert(flat, func(e any) (bool, error) { b, ok := e.(bool); return b, typeErr(ok, e) })
-	default:
-		return convert(flat, func(e any) (string, error) { s, ok := e.(string); return s, typeErr(ok, e) })
-	}
-}
-
-func flatten(v any, out []any) []any {
-	if a, ok := v.([]any); ok {
-		for _, e := range a {
-			out = flatten(e, out)
-		}
-		return out
-	}
-	return append(out, v)
-}
-
-func convert[T any](flat []any, f func(any) (T, error)) ([]T, error) {
-	out := make([]T, len(flat))
-	for i, e := range flat {
-		v, err := f(e)
-		if err != nil {
-			return nil, fmt.Errorf("element %d: %w", i, err)
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-func toFloat(e any, bits int) (float64, error) {
-	if e == nil {
-		return math.NaN(), nil
-	}
-	n, ok := e.(json.Number)
-	if !ok {
-		return 0, typeErr(false, e)
-	}
-	return strconv.ParseFloat(string(n), bits)
-}
-
-func toInt(e any, bits int) (int64, error) {
-	n, ok := e.(json.Number)
-	if !ok {
-		return 0, typeErr(false, e)
-	}
-	return strconv.ParseInt(string(n), 10, bits)
-}
-
-func typeErr(ok bool, e any) error {
-	if ok {
-		return nil
-	}
-	return fmt.Errorf("unexpected %T", e)
 }
 
 func (b *httpBackend) ready(ctx context.Context) error {
@@ -353,7 +228,7 @@ func (b *httpBackend) ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	buf := bufs.Get().(*bytes.Buffer)
+	buf := bufs.Get().(*bodyBuf)
 	defer putBuf(buf)
 	if _, err := b.do(req, buf); err != nil {
 		var ie *runtime.InputError
@@ -370,7 +245,7 @@ func (b *httpBackend) metadata(ctx context.Context) (slipway.Signature, error) {
 	if err != nil {
 		return slipway.Signature{}, err
 	}
-	buf := bufs.Get().(*bytes.Buffer)
+	buf := bufs.Get().(*bodyBuf)
 	defer putBuf(buf)
 	body, err := b.do(req, buf)
 	if err != nil {

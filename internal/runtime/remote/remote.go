@@ -60,7 +60,22 @@ type Predictor struct {
 	timeout time.Duration
 	// sig is the signature: the version's own, else the server's metadata
 	// once fetched; nil while unknown.
-	sig atomic.Pointer[slipway.Signature]
+	sig atomic.Pointer[signature]
+}
+
+// signature is a known signature and the names of its outputs, which every
+// call asks for: listed once, not per call.
+type signature struct {
+	slipway.Signature
+	outputs []string // nil when the signature names no outputs
+}
+
+func newSignature(sig slipway.Signature) *signature {
+	s := &signature{Signature: sig}
+	for _, o := range sig.Outputs {
+		s.outputs = append(s.outputs, o.Name)
+	}
+	return s
 }
 
 var _ runtime.Predictor = (*Predictor)(nil)
@@ -93,8 +108,7 @@ func Open(ctx context.Context, v slipway.Version) (*Predictor, error) {
 		}
 	}
 	if len(v.Signature.Inputs) > 0 || len(v.Signature.Outputs) > 0 {
-		sig := v.Signature
-		p.sig.Store(&sig)
+		p.sig.Store(newSignature(v.Signature))
 	} else {
 		p.fetchSignature(ctx)
 	}
@@ -198,7 +212,7 @@ func modelsIndex(segs []string) int {
 // from. The zero value means unknown.
 func (p *Predictor) Signature() slipway.Signature {
 	if s := p.sig.Load(); s != nil {
-		return *s
+		return s.Signature
 	}
 	return slipway.Signature{}
 }
@@ -209,7 +223,7 @@ func (p *Predictor) fetchSignature(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	if sig, err := p.b.metadata(ctx); err == nil {
-		p.sig.CompareAndSwap(nil, &sig)
+		p.sig.CompareAndSwap(nil, newSignature(sig))
 	}
 }
 
@@ -221,8 +235,8 @@ func (p *Predictor) Predict(ctx context.Context, inputs []runtime.Tensor) ([]run
 		return nil, &runtime.InputError{Msg: "no inputs"}
 	}
 	var want []string
-	for _, o := range p.Signature().Outputs {
-		want = append(want, o.Name)
+	if s := p.sig.Load(); s != nil {
+		want = s.outputs
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()

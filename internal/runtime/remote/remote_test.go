@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/oip"
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
@@ -306,9 +310,75 @@ func connRefs(url string) int {
 }
 
 func TestNaNTravelsAsNull(t *testing.T) {
-	got := jsonData([]float32{1, float32(nan()), 2})
-	want := []any{float32(1), nil, float32(2)}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("jsonData = %#v, want %#v", got, want)
+	in := []runtime.Tensor{{Name: "x", Datatype: runtime.FP32, Shape: []int64{1, 3}, Data: []float32{1, float32(nan()), 2}}}
+	body, err := oip.AppendJSONRequest(nil, in, []string{"sum"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,null,2]}],"outputs":[{"name":"sum"}]}`
+	if string(body) != want {
+		t.Errorf("request body\n%s\nwant\n%s", body, want)
+	}
+}
+
+// A model server behind a redirect answers as before: the redirect is
+// followed, with the body, for every status http.Client follows for a POST.
+func TestHTTPFollowsRedirects(t *testing.T) {
+	target := serveHTTP(t, behaviour{})
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		var hits atomic.Int64
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			http.Redirect(w, r, strings.TrimSuffix(target, "/v2/models/"+fakeModel)+r.URL.Path, code)
+		}))
+		t.Cleanup(front.Close)
+		p := open(t, front.URL+"/v2/models/"+fakeModel, nil)
+		got, err := p.Predict(context.Background(), batch)
+		if err != nil {
+			t.Fatalf("%d: %v", code, err)
+		}
+		if !reflect.DeepEqual(got, wantSum) {
+			t.Errorf("%d: got %+v, want %+v", code, got, wantSum)
+		}
+		if hits.Load() == 0 {
+			t.Errorf("%d: the redirecting server was not asked", code)
+		}
+	}
+}
+
+// An answer whose outputs break the protocol is the server's failure,
+// named by output, never the request's.
+func TestHTTPInvalidOutputs(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{`{"outputs":[{"name":"sum","datatype":"FP32","shape":[3],"data":[1,2]}]}`, `answered output "sum" that does not decode: shape [3] holds 3 elements but data has 2`},
+		{`{"outputs":[{"name":"sum","datatype":"INT32","shape":[2],"data":[1,null]}]}`, `answered output "sum" that does not decode: data is not INT32: element 1 is null`},
+		{`{"outputs":[{"name":"sum","datatype":"FP8","shape":[1],"data":[1]}]}`, `datatype "FP8" not supported`},
+		{`{"outputs":{"name":"sum"}}`, "answered 200 but the body is not an inference response: outputs: want an array, not an object"},
+		{`{"outputs":[{"name":"sum",`, "answered 200 but the body is not JSON"},
+	}
+	for _, c := range cases {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(c.body)) }))
+		t.Cleanup(srv.Close)
+		p := open(t, srv.URL+"/v2/models/"+fakeModel, nil)
+		_, err := p.Predict(context.Background(), batch)
+		var be *runtime.BackendError
+		if !errors.As(err, &be) || errors.Is(err, slipway.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want a *runtime.BackendError containing %q", c.body, err, c.want)
+		}
+	}
+}
+
+// Missing values in a float answer are NaN, as null is in a request.
+func TestHTTPNullOutputIsNaN(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"model_name":"sum","outputs":[{"name":"sum","datatype":"FP32","shape":[2],"data":[1.5,null]}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	got, err := open(t, srv.URL+"/v2/models/"+fakeModel, nil).Predict(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got[0].Data.([]float32); len(d) != 2 || d[0] != 1.5 || !math.IsNaN(float64(d[1])) {
+		t.Errorf("data %v, want [1.5 NaN]", d)
 	}
 }

@@ -231,14 +231,21 @@ def one_prop(x, n, p0, alpha, tau2):
     return {"estimate": x / n, "lower": lo, "upper": hi, "p": r["p"], "z": r["z"]}
 
 
-def risk_ratio(xc, nc, xb, nb, alpha, ratio_tau2):
+def risk_ratio(xc, nc, xb, nb, alpha, ratio_tau2, side="two-sided"):
     """Events conditioned on their total: xc of xc+xb from the candidate,
     binomial with pi0 = w = nc/(nc+nb) under the null, mixed over
-    Beta(k w, k (1-w)); the interval is {pi : L(pi) >= alpha * mixture}."""
+    Beta(k w, k (1-w)); the interval is {pi : L(pi) >= alpha * mixture}.
+    One-sided, the mixture is the Beta truncated to pi > w (greater) or
+    pi < w (less), renormalized: the marginal likelihood gains the
+    posterior's mass on that side over the prior's."""
     w = nc / (nc + nb)
     k = 1 / (ratio_tau2 * w * (1 - w)) - 1
     a, b = k * w, k * (1 - w)
     log_mix = scipy.special.betaln(a + xc, b + xb) - scipy.special.betaln(a, b)
+    if side == "greater":
+        log_mix += math.log(scipy.stats.beta.sf(w, a + xc, b + xb)) - math.log(scipy.stats.beta.sf(w, a, b))
+    elif side == "less":
+        log_mix += math.log(scipy.stats.beta.cdf(w, a + xc, b + xb)) - math.log(scipy.stats.beta.cdf(w, a, b))
     loglik = lambda pi: scipy.special.xlogy(xc, pi) + scipy.special.xlog1py(xb, -pi)
     p = min(1.0, math.exp(loglik(w) - log_mix))
     level = log_mix + math.log(alpha)
@@ -276,6 +283,14 @@ def msprt_cases():
         for alpha, ratio_tau2 in [(0.05, math.log(2) ** 2), (0.01, math.log(2) ** 2), (0.05, 0.1), (0.2, 2.0)]:
             out.append({"test": "risk-ratio", "xc": xc, "nc": nc, "xb": xb, "nb": nb,
                         "alpha": alpha, "ratio_tau2": ratio_tau2, **risk_ratio(xc, nc, xb, nb, alpha, ratio_tau2)})
+    # One-sided mixtures: evidence on the side looked at, against it, and none.
+    for xc, nc, xb, nb in [(12, 1000, 5, 1000), (30, 2000, 41, 2100), (40, 2000, 100, 18000),
+                           (28, 2800, 1390, 277200), (9, 2000, 1000, 198000)]:
+        for side in ["greater", "less"]:
+            for alpha, ratio_tau2 in [(0.05, math.log(2) ** 2), (0.0166, math.log(2) ** 2)]:
+                out.append({"test": "risk-ratio", "side": side, "xc": xc, "nc": nc, "xb": xb, "nb": nb,
+                            "alpha": alpha, "ratio_tau2": ratio_tau2,
+                            **risk_ratio(xc, nc, xb, nb, alpha, ratio_tau2, side)})
     for x, n, p0 in [(12, 1000, 0.005), (3, 100, 0.01), (0, 400, 0.01), (60, 1000, 0.05), (510, 1000, 0.5)]:
         for alpha, tau2 in opts:
             out.append({"test": "one-proportion", "x": x, "n": n, "p0": p0,

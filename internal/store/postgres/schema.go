@@ -139,4 +139,33 @@ var migrations = []sqlstore.Migration{{
 			previous BIGINT
 		)`,
 	},
+}, {
+	Version: 4,
+	Name:    "create gate reports and approvals",
+	Statements: []string{
+		// Both are append-only and go with their version: deleting the
+		// version deletes its reports and approvals.
+		`CREATE TABLE gate_reports (
+			id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			model   TEXT COLLATE "C" NOT NULL,
+			version TEXT COLLATE "C" NOT NULL,
+			passed  BOOLEAN NOT NULL,
+			report  JSONB NOT NULL,
+			actor   TEXT NOT NULL DEFAULT '',
+			at      BIGINT NOT NULL,
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE CASCADE
+		)`,
+		`CREATE INDEX gate_reports_version ON gate_reports (model, version, id)`,
+		`CREATE TABLE approvals (
+			id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			model   TEXT COLLATE "C" NOT NULL,
+			version TEXT COLLATE "C" NOT NULL,
+			role    TEXT NOT NULL,
+			actor   TEXT NOT NULL DEFAULT '',
+			note    TEXT NOT NULL DEFAULT '',
+			at      BIGINT NOT NULL,
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE CASCADE
+		)`,
+		`CREATE INDEX approvals_version ON approvals (model, version, id)`,
+	},
 }}

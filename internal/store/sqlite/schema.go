@@ -139,4 +139,33 @@ var migrations = []sqlstore.Migration{{
 			previous INTEGER
 		) STRICT`,
 	},
+}, {
+	Version: 4,
+	Name:    "create gate reports and approvals",
+	Statements: []string{
+		// Both are append-only and go with their version: deleting the
+		// version deletes its reports and approvals.
+		`CREATE TABLE gate_reports (
+			id      INTEGER PRIMARY KEY AUTOINCREMENT,
+			model   TEXT NOT NULL,
+			version TEXT NOT NULL,
+			passed  INTEGER NOT NULL CHECK (passed IN (0, 1)),
+			report  TEXT NOT NULL,
+			actor   TEXT NOT NULL DEFAULT '',
+			at      INTEGER NOT NULL,
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE CASCADE
+		) STRICT`,
+		`CREATE INDEX gate_reports_version ON gate_reports (model, version, id)`,
+		`CREATE TABLE approvals (
+			id      INTEGER PRIMARY KEY AUTOINCREMENT,
+			model   TEXT NOT NULL,
+			version TEXT NOT NULL,
+			role    TEXT NOT NULL,
+			actor   TEXT NOT NULL DEFAULT '',
+			note    TEXT NOT NULL DEFAULT '',
+			at      INTEGER NOT NULL,
+			FOREIGN KEY (model, version) REFERENCES versions (model, version) ON DELETE CASCADE
+		) STRICT`,
+		`CREATE INDEX approvals_version ON approvals (model, version, id)`,
+	},
 }}

@@ -108,12 +108,12 @@ func (s *DB) UpdateRollout(ctx context.Context, r slipway.Rollout, events ...sli
 	if err != nil {
 		return slipway.Rollout{}, err
 	}
-	args := append(state, now, r.ID, r.Rev)
+	args := append(append([]any{r.Candidate}, state...), now, r.ID, r.Rev)
 	var created, rev int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		err := s.queryRow(ctx, tx, `UPDATE rollouts SET `+setRolloutState+`, rev = rev + 1, updated_at = ?
-			WHERE id = ? AND rev = ? RETURNING model, candidate, created_by, created_at, rev`, args...).
-			Scan(&r.Model, &r.Candidate, &r.CreatedBy, &created, &rev)
+		err := s.queryRow(ctx, tx, `UPDATE rollouts SET candidate = ?, `+setRolloutState+`, rev = rev + 1, updated_at = ?
+			WHERE id = ? AND rev = ? RETURNING model, created_by, created_at, rev`, args...).
+			Scan(&r.Model, &r.CreatedBy, &created, &rev)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.errNotUpdated(ctx, tx, r.ID, r.Rev)
 		}

@@ -70,6 +70,8 @@ var contract = []struct {
 	{"RolloutRestart", testRolloutRestart},
 	{"Restart", testRestart},
 	{"ReopenMigratesOnce", testReopenMigratesOnce},
+	{"GateReports", testGateReports}, {"GateReportRefused", testGateReportRefused},
+	{"Approvals", testApprovals}, {"GatesGoWithVersion", testGatesGoWithVersion},
 }
 
 // Run runs the contract suite. fresh is called once per subtest: it must

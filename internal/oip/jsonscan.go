@@ -1,7 +1,8 @@
-package serving
+package oip
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,14 +11,17 @@ import (
 	"unsafe"
 )
 
-// JSON text primitives for the inference codec: a strict scanner over a
-// request body and appenders for the response. The scanner accepts exactly
-// what encoding/json accepts as valid JSON (json.Valid), including its
-// nesting limit, and allocates nothing except to report an error.
+// JSON text primitives for the JSON codec (jsoncodec.go): a strict scanner
+// over a body and appenders for the bodies written. The scanner accepts
+// exactly what encoding/json accepts as valid JSON (json.Valid), including
+// its nesting limit, and allocates nothing except to report an error.
 
-// maxDepth bounds how deeply arrays and objects nest, as encoding/json's
-// does: a body nested deeper is not valid JSON to encoding/json either.
-const maxDepth = 10000
+// MaxJSONDepth bounds how deeply arrays and objects nest, as
+// encoding/json's does: a body nested deeper is not valid JSON to
+// encoding/json either.
+const MaxJSONDepth = 10000
+
+const maxDepth = MaxJSONDepth
 
 // scanner reads JSON text from buf.
 type scanner struct {
@@ -33,6 +37,13 @@ type syntaxError struct {
 }
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.offset) }
+
+// IsJSONSyntaxError reports whether err comes from a body that is not JSON
+// at all, as opposed to JSON that is not what the protocol says.
+func IsJSONSyntaxError(err error) bool {
+	var se *syntaxError
+	return errors.As(err, &se)
+}
 
 // fail reports the byte at pos, or the end of input, as unexpected.
 func (s *scanner) fail() error {
@@ -567,11 +578,11 @@ var htmlSafe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string, byte for byte as encoding/json
+// AppendJSONString appends s as a JSON string, byte for byte as encoding/json
 // encodes it by default: \b \f \n \r \t and \" \\ escaped short, other
 // control characters and <, > and & as \u00XX, U+2028 and U+2029 escaped,
 // and invalid UTF-8 replaced by \ufffd.
-func appendString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

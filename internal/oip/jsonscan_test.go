@@ -1,4 +1,4 @@
-package serving
+package oip
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func FuzzJSONText(f *testing.F) {
 
 // checkJSONText holds the scanner to encoding/json and strconv for one
 // text: whether it is JSON, and, for a string or a number, its value; and
-// appendString to encoding/json's encoding of the text as a string.
+// AppendJSONString to encoding/json's encoding of the text as a string.
 func checkJSONText(t *testing.T, text []byte) {
 	t.Helper()
 	s := scanner{buf: text}
@@ -53,8 +53,8 @@ func checkJSONText(t *testing.T, text []byte) {
 	if ok := err == nil && s.atEnd(); ok != json.Valid(text) {
 		t.Fatalf("scanner says valid %v (%v), encoding/json %v: %q", ok, err, !ok, text)
 	}
-	if want, _ := json.Marshal(string(text)); !bytes.Equal(appendString(nil, string(text)), want) {
-		t.Fatalf("appendString(%q) = %s, encoding/json %s", text, appendString(nil, string(text)), want)
+	if want, _ := json.Marshal(string(text)); !bytes.Equal(AppendJSONString(nil, string(text)), want) {
+		t.Fatalf("AppendJSONString(%q) = %s, encoding/json %s", text, AppendJSONString(nil, string(text)), want)
 	}
 	if !json.Valid(text) {
 		return
@@ -144,8 +144,8 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	texts = append(texts, "\U0001F600", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "é\xc3", "<a href=\"x\">&amp;</a>")
 	for _, s := range texts {
 		want, _ := json.Marshal(s)
-		if got := appendString([]byte("x"), s); !bytes.Equal(got[1:], want) {
-			t.Fatalf("appendString(%q) = %s, encoding/json %s", s, got[1:], want)
+		if got := AppendJSONString([]byte("x"), s); !bytes.Equal(got[1:], want) {
+			t.Fatalf("AppendJSONString(%q) = %s, encoding/json %s", s, got[1:], want)
 		}
 	}
 }
