@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/h1"
 	"github.com/slipway-ml/slipway/internal/oip"
 	"github.com/slipway-ml/slipway/internal/runtime"
 )
@@ -41,12 +43,9 @@ func newTransport() *http.Transport {
 	return t
 }
 
-// bodyBuf holds an answer's body while it is decoded, and the reader that
-// limits it, so that reading allocates nothing once the buffer is grown.
-type bodyBuf struct {
-	bytes.Buffer
-	limit io.LimitedReader
-}
+// bodyBuf holds an answer's body while it is decoded, so that reading
+// allocates nothing once the buffer is grown.
+type bodyBuf struct{ b []byte }
 
 // bufs recycles answers' bodies; what is decoded from them is copied.
 var bufs = sync.Pool{New: func() any { return new(bodyBuf) }}
@@ -55,18 +54,36 @@ type httpBackend struct {
 	t         target
 	inferURL  string
 	readyURL  string
-	inferPath string // for errors
+	inferPath string // the request target, and for errors
+	// fast sends inference calls on the caller's goroutine (package h1)
+	// when the server is plain HTTP reached without a proxy; nil
+	// otherwise, and calls go through net/http.
+	fast *h1.Client
 }
 
 func newHTTPBackend(t target) *httpBackend {
 	b := &httpBackend{t: t, inferURL: t.base + "/infer", readyURL: t.base + "/ready"}
-	if u, err := url.Parse(b.inferURL); err == nil {
-		b.inferPath = u.Path
+	u, err := url.Parse(b.inferURL)
+	if err != nil {
+		return b
+	}
+	b.inferPath = u.RequestURI()
+	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); u.Scheme == "http" && proxy == nil && err == nil {
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		b.fast = &h1.Client{Addr: addr, Host: u.Host, MaxIdle: 256, MaxBody: MaxResponseBytes}
 	}
 	return b
 }
 
-func (b *httpBackend) close() error { return nil }
+func (b *httpBackend) close() error {
+	if b.fast != nil {
+		b.fast.CloseIdle()
+	}
+	return nil
+}
 
 // jsonError is the protocol's error body.
 type jsonError struct {
@@ -78,20 +95,20 @@ type jsonError struct {
 // no reflection, and the answer is decoded from a pooled buffer into
 // memory of its own.
 func (b *httpBackend) infer(ctx context.Context, inputs []runtime.Tensor, outputs []string) ([]runtime.Tensor, error) {
-	// The request body is not pooled: the transport may still read it
-	// after the call returns.
+	// The request body is not pooled: net/http's transport may still read
+	// it after the call returns.
 	body, err := oip.AppendJSONRequest(make([]byte, 0, requestSize(inputs)), inputs, outputs)
 	if err != nil {
 		return nil, &runtime.InputError{Msg: fmt.Sprintf("cannot encode as JSON: %v", err)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.inferURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header["Content-Type"] = jsonContentType
 	buf := bufs.Get().(*bodyBuf)
 	defer putBuf(buf)
-	resp, err := b.do(req, buf)
+	var resp []byte
+	if b.fast != nil {
+		resp, err = b.postFast(ctx, body, buf)
+	} else {
+		resp, err = b.post(ctx, body, buf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +121,34 @@ func (b *httpBackend) infer(ctx context.Context, inputs []runtime.Tensor, output
 		return nil, b.bodyErr(http.StatusOK, resp, err)
 	}
 	return jr.Outputs, nil
+}
+
+// postFast sends an inference request's body on the caller's goroutine.
+// An answer that redirects is sent again through net/http, which follows
+// it.
+func (b *httpBackend) postFast(ctx context.Context, body []byte, buf *bodyBuf) ([]byte, error) {
+	r, err := b.fast.Post(ctx, b.inferPath, "application/json", body, buf.b[:0])
+	if errors.Is(err, h1.ErrBodyTooLarge) {
+		return nil, fmt.Errorf("POST %s: answered more than %d bytes", b.inferPath, MaxResponseBytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("POST %s: %w", b.inferPath, err)
+	}
+	buf.b = r.Body
+	if r.Location != "" && redirectStatus(r.Status) {
+		return b.post(ctx, body, buf)
+	}
+	return b.answer(http.MethodPost, b.inferPath, r.Status, r.Body)
+}
+
+// post sends an inference request's body through net/http.
+func (b *httpBackend) post(ctx context.Context, body []byte, buf *bodyBuf) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.inferURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header["Content-Type"] = jsonContentType
+	return b.do(req, buf)
 }
 
 // jsonContentType is the Content-Type header of every request body, shared
@@ -121,15 +166,13 @@ func requestSize(inputs []runtime.Tensor) int {
 }
 
 func putBuf(b *bodyBuf) {
-	b.limit.R = nil
-	if b.Cap() <= 1<<20 { // do not keep huge buffers alive
+	if cap(b.b) <= 1<<20 { // do not keep huge buffers alive
 		bufs.Put(b)
 	}
 }
 
-// do sends req and returns the body of a 200 answer, read into buf. Other
-// answers become errors: a 400 is the request's fault (*runtime.InputError
-// with the server's message), anything else the server's.
+// do sends req through net/http and returns the body of a 200 answer,
+// read into buf; other answers are errors (see answer).
 func (b *httpBackend) do(req *http.Request, buf *bodyBuf) ([]byte, error) {
 	resp, err := send(req)
 	if err != nil {
@@ -140,22 +183,50 @@ func (b *httpBackend) do(req *http.Request, buf *bodyBuf) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	buf.Reset()
-	buf.limit = io.LimitedReader{R: resp.Body, N: MaxResponseBytes + 1}
-	if _, err := buf.ReadFrom(&buf.limit); err != nil {
-		return nil, fmt.Errorf("%s %s: answered %d but reading the body failed: %w", req.Method, req.URL.Path, resp.StatusCode, err)
-	}
-	body := buf.Bytes()
-	if len(body) > MaxResponseBytes {
+	body, err := readLimited(resp.Body, buf.b[:0], MaxResponseBytes)
+	buf.b = body
+	if errors.Is(err, h1.ErrBodyTooLarge) {
 		return nil, fmt.Errorf("%s %s: answered more than %d bytes", req.Method, req.URL.Path, MaxResponseBytes)
 	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: answered %d but reading the body failed: %w", req.Method, req.URL.Path, resp.StatusCode, err)
+	}
+	return b.answer(req.Method, req.URL.Path, resp.StatusCode, body)
+}
+
+// readLimited appends what r holds to dst, failing with
+// h1.ErrBodyTooLarge past limit bytes.
+func readLimited(r io.Reader, dst []byte, limit int) ([]byte, error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst)-start > limit {
+			return dst, h1.ErrBodyTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// answer returns the body of a 200 answer. Other answers become errors: a
+// 400 is the request's fault (*runtime.InputError with the server's
+// message), anything else the server's.
+func (b *httpBackend) answer(method, path string, status int, body []byte) ([]byte, error) {
+	switch status {
+	case http.StatusOK:
 		return body, nil
-	case resp.StatusCode == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		return nil, &runtime.InputError{Msg: fmt.Sprintf("model server %s refused the request: %s", b.t.host, remoteMessage(body))}
 	}
-	return nil, fmt.Errorf("%s %s: answered %d: %s", req.Method, req.URL.Path, resp.StatusCode, remoteMessage(body))
+	return nil, fmt.Errorf("%s %s: answered %d: %s", method, path, status, remoteMessage(body))
 }
 
 // send sends req on the shared transport, without http.Client: the
@@ -181,10 +252,14 @@ func send(req *http.Request) (*http.Response, error) {
 
 // redirects reports whether http.Client would follow resp.
 func redirects(resp *http.Response) bool {
-	switch resp.StatusCode {
+	return redirectStatus(resp.StatusCode) && resp.Header.Get("Location") != ""
+}
+
+func redirectStatus(code int) bool {
+	switch code {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return resp.Header.Get("Location") != ""
+		return true
 	}
 	return false
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -380,5 +382,62 @@ func TestHTTPNullOutputIsNaN(t *testing.T) {
 	}
 	if d := got[0].Data.([]float32); len(d) != 2 || d[0] != 1.5 || !math.IsNaN(float64(d[1])) {
 		t.Errorf("data %v, want [1.5 NaN]", d)
+	}
+}
+
+// TestHTTPAnswerShapes: a server may stream its answer (chunked) or send
+// more than a model server should; the first decodes like any answer,
+// the second is refused without being read whole.
+func TestHTTPAnswerShapes(t *testing.T) {
+	answer := `{"model_name":"sum","outputs":[{"name":"sum","shape":[2],"datatype":"FP32","data":[6,15.5]}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/infer") && strings.Contains(r.URL.Path, "/stream/"):
+			for i := range len(answer) { // a flush per byte: many chunks
+				io.WriteString(w, answer[i:i+1])
+				w.(http.Flusher).Flush()
+			}
+		case strings.HasSuffix(r.URL.Path, "/infer"):
+			w.Header().Set("Content-Length", strconv.Itoa(MaxResponseBytes+1))
+			w.Write(make([]byte, 1<<20)) // the client must stop at the header
+		default:
+			w.Write([]byte(fakeSignature))
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	p := open(t, srv.URL+"/stream/v2/models/"+fakeModel, nil)
+	got, err := p.Predict(context.Background(), batch)
+	if err != nil || !reflect.DeepEqual(got, wantSum) {
+		t.Errorf("chunked answer: %+v, %v; want %+v", got, err, wantSum)
+	}
+
+	p = open(t, srv.URL+"/v2/models/"+fakeModel, nil)
+	_, err = p.Predict(context.Background(), batch)
+	var be *runtime.BackendError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), fmt.Sprintf("answered more than %d bytes", MaxResponseBytes)) {
+		t.Errorf("oversized answer: err = %v, want a *runtime.BackendError saying it is too large", err)
+	}
+}
+
+// TestPlainHTTPOnCallersGoroutine: plain HTTP servers are called through
+// package h1; https ones through net/http.
+func TestPlainHTTPOnCallersGoroutine(t *testing.T) {
+	for raw, fast := range map[string]bool{
+		"http://127.0.0.1:8000/v2/models/m":  true,
+		"http://model-server/v2/models/m":    true,
+		"https://127.0.0.1:8443/v2/models/m": false,
+	} {
+		tg, err := parseTarget(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newHTTPBackend(tg)
+		if (b.fast != nil) != fast {
+			t.Errorf("%s: through h1 %v, want %v", raw, b.fast != nil, fast)
+		}
+		if b.fast != nil && raw == "http://model-server/v2/models/m" && b.fast.Addr != "model-server:80" {
+			t.Errorf("%s: dials %s, want model-server:80", raw, b.fast.Addr)
+		}
 	}
 }
