@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/analysis"
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/h1"
 	"github.com/slipway-ml/slipway/internal/notify"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/rollout"
@@ -263,7 +264,10 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	s.mu.Lock()
 	s.listener, s.grpcLn = ln, gln
 	s.mu.Unlock()
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	// Inference requests are served on h1's own loop, the rest (and any
+	// request h1 does not read itself) by net/http: the same handler.
+	hs := &h1.Server{Handler: s.handler, Fast: isInference, Logger: s.log,
+		HTTP: &http.Server{ReadHeaderTimeout: 10 * time.Second}}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	var gs *grpc.Server
@@ -302,6 +306,12 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		err = fmt.Errorf("in-flight requests still running after %s: %w", timeout, err)
 	}
 	return errors.Join(err, s.close())
+}
+
+// isInference picks the Open Inference Protocol's infer calls, the
+// requests served on the gateway's hot path.
+func isInference(method, path string) bool {
+	return method == http.MethodPost && strings.HasPrefix(path, "/v2/models/") && strings.HasSuffix(path, "/infer")
 }
 
 // stopGRPC lets in-flight calls finish, or cuts them off when ctx ends.

@@ -1,0 +1,502 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server serves the requests Fast picks on its own loop, one goroutine
+// per connection and nothing else, and hands a connection to net/http at
+// the first request it does not pick, with the bytes already read.
+//
+// net/http's server starts a goroutine per request to watch for the
+// client hanging up while the handler runs, and wakes it again when the
+// handler is done: a goroutine start and two wake-ups per request, which
+// on a two-core machine cost about as much as the request's own system
+// calls. The price here is that a picked request's context is not
+// cancelled when its client goes away; the inference calls it is meant
+// for are bounded by their own timeouts.
+//
+// A picked request is HTTP/1.1 with a body of known length (no chunked
+// body, no Expect: 100-continue, no upgrade) whose head fits the read
+// buffer; anything else goes to net/http, so every request gets the same
+// handler and a correct answer.
+type Server struct {
+	// Handler serves every request, picked or not.
+	Handler http.Handler
+	// Fast picks the requests served here, by method and path.
+	Fast func(method, path string) bool
+	// HTTP serves the connections handed over; its Handler is replaced
+	// by Handler. Nil means a server with a 10 s ReadHeaderTimeout.
+	HTTP *http.Server
+	// MaxBody is the largest body a picked request may have; larger
+	// bodies go to net/http. 0 means 32 MiB.
+	MaxBody int64
+	// HeaderTimeout bounds reading a request's head once its first byte
+	// has arrived. 0 means 10 s.
+	HeaderTimeout time.Duration
+	// Logger reports handler panics; nil means slog.Default().
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*serverConn]struct{}
+	closing  bool
+	handoff  *handoff
+	listener net.Listener
+	active   sync.WaitGroup
+}
+
+// serverConn is one connection served here.
+type serverConn struct {
+	nc net.Conn
+	br *bufio.Reader
+	// idle says the connection waits for a request; Shutdown closes
+	// those at once and lets the others finish theirs.
+	idle atomic.Bool
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = http.ErrServerClosed
+
+// Serve accepts connections on ln until Shutdown, serving picked requests
+// here and the rest through net/http.
+func (s *Server) Serve(ln net.Listener) error {
+	hs := s.HTTP
+	if hs == nil {
+		hs = &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	}
+	hs.Handler = s.Handler
+	h := &handoff{conns: make(chan net.Conn), done: make(chan struct{}), addr: ln.Addr()}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.HTTP, s.handoff, s.listener = hs, h, ln
+	s.conns = make(map[*serverConn]struct{})
+	s.mu.Unlock()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(h) }()
+
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond) // out of file descriptors, say
+				continue
+			}
+			h.Close()
+			return err
+		}
+		c := &serverConn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
+		if !s.track(c) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) track(c *serverConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.active.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *serverConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.active.Done()
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// flight finish, and shuts the net/http server down, all within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	ln, h, hs := s.listener, s.handoff, s.HTTP
+	for c := range s.conns {
+		if c.idle.Load() {
+			c.nc.SetReadDeadline(aLongTimeAgo) // wakes it: it sees closing
+		}
+	}
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		err = ctx.Err()
+	}
+	if hs != nil && h != nil {
+		err = errors.Join(err, hs.Shutdown(ctx))
+	}
+	return err
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// serveConn serves picked requests on c until the client closes, asks to
+// close, sends one not picked (the connection then goes to net/http), or
+// the server shuts down.
+func (s *Server) serveConn(c *serverConn) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.nc.Close()
+		}
+		s.untrack(c)
+	}()
+	w := &responseWriter{}
+	remote := c.nc.RemoteAddr().String()
+	for {
+		c.idle.Store(true)
+		if s.isClosing() {
+			return
+		}
+		c.nc.SetReadDeadline(time.Time{})
+		if _, err := c.br.Peek(1); err != nil {
+			return // closed, or woken by Shutdown
+		}
+		c.idle.Store(false)
+		timeout := s.HeaderTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		head, ok := peekHead(c.br)
+		if !ok {
+			handedOff = s.handOff(c)
+			return
+		}
+		req, err := s.parse(head)
+		if err != nil {
+			handedOff = s.handOff(c)
+			return
+		}
+		c.br.Discard(len(head))
+		c.nc.SetReadDeadline(time.Time{})
+		body := make([]byte, req.ContentLength)
+		if _, err := io.ReadFull(c.br, body); err != nil {
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.RemoteAddr = remote
+		w.reset()
+		if !s.run(w, req) {
+			return
+		}
+		close := req.Close || s.isClosing()
+		if close {
+			w.header.Set("Connection", "close")
+		}
+		if _, err := c.nc.Write(w.appendResponse(req)); err != nil || close {
+			return
+		}
+		w.shrink()
+	}
+}
+
+// run calls the handler, reporting false when it panicked (the
+// connection is then closed, as net/http does).
+func (s *Server) run(w *responseWriter, req *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				return
+			}
+			log := s.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("panic serving request", "method", req.Method, "path", req.URL.Path, "remote", req.RemoteAddr, "panic", fmt.Sprint(p))
+		}
+	}()
+	s.Handler.ServeHTTP(w, req)
+	return true
+}
+
+// handOff gives c to net/http, deadlines cleared and the bytes read so far
+// still to be read. It reports false when net/http is gone.
+func (s *Server) handOff(c *serverConn) bool {
+	c.nc.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	h := s.handoff
+	s.mu.Unlock()
+	return h.give(&bufferedConn{Conn: c.nc, br: c.br})
+}
+
+// peekHead returns the request's head (up to and including the empty
+// line) without consuming it; false when it does not fit the buffer or the
+// connection fails first.
+func peekHead(br *bufio.Reader) ([]byte, bool) {
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			return buf[:i+4], true
+		}
+		if br.Buffered() == br.Size() {
+			return nil, false
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			return nil, false
+		}
+	}
+}
+
+// parse reads a picked request's head; an error means not picked (net/http
+// then reads it again, and answers a malformed one).
+func (s *Server) parse(head []byte) (*http.Request, error) {
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	method, line, ok1 := bytes.Cut(line, []byte(" "))
+	target, proto, ok2 := bytes.Cut(line, []byte(" "))
+	if !ok1 || !ok2 || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
+		return nil, errNotPicked
+	}
+	path, _, _ := bytes.Cut(target, []byte("?"))
+	if s.Fast == nil || !s.Fast(string(method), string(path)) {
+		return nil, errNotPicked
+	}
+	req, err := http.NewRequest(string(method), string(target), nil)
+	if err != nil {
+		return nil, errNotPicked
+	}
+	req.RequestURI = req.URL.RequestURI()
+	req.Header = make(http.Header, 8)
+	req.ContentLength = -1
+	for len(rest) > 2 {
+		var hl []byte
+		hl, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, value, ok := bytes.Cut(hl, []byte(":"))
+		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+			return nil, errNotPicked
+		}
+		key := textproto.CanonicalMIMEHeaderKey(string(name))
+		v := string(bytes.TrimSpace(value))
+		switch key {
+		case "Host":
+			if req.Host != "" {
+				return nil, errNotPicked
+			}
+			req.Host = v
+		case "Content-Length":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || req.ContentLength >= 0 {
+				return nil, errNotPicked
+			}
+			req.ContentLength = n
+		case "Transfer-Encoding", "Expect", "Upgrade":
+			return nil, errNotPicked
+		case "Connection":
+			if strings.Contains(strings.ToLower(v), "close") {
+				req.Close = true
+			}
+		}
+		req.Header[key] = append(req.Header[key], v)
+	}
+	max := s.MaxBody
+	if max <= 0 {
+		max = 32 << 20
+	}
+	if req.Host == "" || req.ContentLength < 0 || req.ContentLength > max {
+		return nil, errNotPicked
+	}
+	return req, nil
+}
+
+var errNotPicked = errors.New("not picked")
+
+// responseWriter keeps a picked request's answer until the handler
+// returns, to send it with its length in one write.
+type responseWriter struct {
+	header http.Header
+	status int
+	body   []byte
+	out    []byte
+}
+
+func (w *responseWriter) reset() {
+	if w.header == nil {
+		w.header = make(http.Header, 4)
+	}
+	clear(w.header)
+	w.status = 0
+	w.body = w.body[:0]
+}
+
+// shrink lets a large answer's buffers go.
+func (w *responseWriter) shrink() {
+	if cap(w.body) > 1<<20 {
+		w.body = nil
+	}
+	if cap(w.out) > 1<<20 {
+		w.out = nil
+	}
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// appendResponse writes the answer as net/http would: Content-Length, a
+// sniffed Content-Type when the handler set none, and Date.
+func (w *responseWriter) appendResponse(req *http.Request) []byte {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	bodyless := status == http.StatusNoContent || status == http.StatusNotModified || req.Method == http.MethodHead
+	if !bodyless {
+		w.header.Set("Content-Length", strconv.Itoa(len(w.body)))
+		if _, ok := w.header["Content-Type"]; !ok && len(w.body) > 0 {
+			w.header.Set("Content-Type", http.DetectContentType(w.body))
+		}
+	}
+	if _, ok := w.header["Date"]; !ok {
+		w.header.Set("Date", httpDate())
+	}
+	b := append(w.out[:0], "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	b = append(b, "\r\n"...)
+	for k, vs := range w.header {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, headerValue(v)...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	if !bodyless {
+		b = append(b, w.body...)
+	}
+	w.out = b
+	return b
+}
+
+// headerValue drops line breaks from a header value, which would
+// otherwise start a header of the handler's choosing.
+func headerValue(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, v)
+}
+
+// date caches the Date header for the second it names.
+var date struct {
+	sync.Mutex
+	sec int64
+	s   string
+}
+
+func httpDate() string {
+	now := time.Now()
+	date.Lock()
+	defer date.Unlock()
+	if now.Unix() != date.sec {
+		date.sec, date.s = now.Unix(), now.UTC().Format(http.TimeFormat)
+	}
+	return date.s
+}
+
+// bufferedConn is a connection handed to net/http: the bytes already
+// buffered are read first.
+type bufferedConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.br.Read(p) }
+
+// handoff is the listener net/http serves: it yields the connections the
+// fast loop gives up.
+type handoff struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	addr  net.Addr
+}
+
+func (h *handoff) give(c net.Conn) bool {
+	select {
+	case h.conns <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return h.addr }
