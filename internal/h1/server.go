@@ -88,8 +88,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.HTTP, s.handoff, s.listener = hs, h, ln
 	s.conns = make(map[*serverConn]struct{})
 	s.mu.Unlock()
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(h) }()
+	// net/http's Serve ends when Shutdown closes h (through hs.Shutdown);
+	// its error then says only that.
+	go hs.Serve(h)
 
 	for {
 		nc, err := ln.Accept()
