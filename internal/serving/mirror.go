@@ -27,6 +27,9 @@ type mirrorPool struct {
 	sent    atomic.Int64
 	dropped atomic.Int64
 	failed  atomic.Int64
+	paused  atomic.Int64
+	// breakers hold back copies to shadows that keep failing.
+	breakers breakers
 	// run handles one job; set by start.
 	run func(context.Context, mirrorJob)
 	// ctx ends at stop, so shadows in flight give up and queued ones are
@@ -55,7 +58,10 @@ func (m *mirrorPool) send(j mirrorJob) bool {
 
 func (g *Gateway) sendMirror(j mirrorJob) {
 	result := telemetry.MirrorSent
-	if !g.mirror.send(j) {
+	if b := g.mirror.breakers.get(j.model, j.shadow); b != nil && b.paused(g.now()) {
+		g.mirror.paused.Add(1)
+		result = telemetry.MirrorPaused
+	} else if !g.mirror.send(j) {
 		result = telemetry.MirrorDropped
 	}
 	g.observer().MirrorResult(j.model, j.shadow, result)
@@ -92,14 +98,15 @@ func (m *mirrorPool) stop() {
 }
 
 // MirrorStats counts shadow copies: queued, dropped because the queue was
-// full, and failed in the shadow.
+// full, failed in the shadow, and held back while a shadow that kept
+// failing was paused.
 type MirrorStats struct {
-	Sent, Dropped, Failed int64
+	Sent, Dropped, Failed, Paused int64
 }
 
 // MirrorStats reports the shadow counters since start.
 func (g *Gateway) MirrorStats() MirrorStats {
-	return MirrorStats{Sent: g.mirror.sent.Load(), Dropped: g.mirror.dropped.Load(), Failed: g.mirror.failed.Load()}
+	return MirrorStats{Sent: g.mirror.sent.Load(), Dropped: g.mirror.dropped.Load(), Failed: g.mirror.failed.Load(), Paused: g.mirror.paused.Load()}
 }
 
 // StartMirrors starts the shadow workers: queue is the bound on waiting
@@ -130,6 +137,9 @@ func (g *Gateway) shadow(ctx context.Context, j mirrorJob) {
 	if err != nil {
 		g.mirror.failed.Add(1)
 		g.observer().MirrorResult(j.model, j.shadow, telemetry.MirrorFailed)
+		g.mirror.breakers.add(j.model, j.shadow).record(g.now(), true)
+	} else if b := g.mirror.breakers.get(j.model, j.shadow); b != nil {
+		b.record(g.now(), false)
 	}
 	g.observer().Compare(j.model, j.primary, j.shadow, j.outputs, outs, j.primaryLatency, time.Since(start), err)
 }

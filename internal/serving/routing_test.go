@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/server"
+	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
@@ -211,5 +213,77 @@ func TestMirrorNeverSlowsOrChangesThePrimary(t *testing.T) {
 	after := srv.Gateway.MirrorStats()
 	if after.Sent-before.Sent < 20 || after.Dropped-before.Dropped == 0 {
 		t.Fatalf("mirror stats %+v -> %+v: want copies sent and, once the queue filled, dropped", before, after)
+	}
+}
+
+// A shadow that keeps failing stops getting copies for a while, instead of
+// costing every routed request a call; once it answers again, copies
+// resume.
+func TestFailingShadowPaused(t *testing.T) {
+	url, srv := gateway(t)
+	c := &api.Client{BaseURL: url}
+	ctx := context.Background()
+	var down atomic.Bool
+	var hits, refused atomic.Int64
+	down.Store(true)
+	shadow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost { // metadata and readiness
+			http.Error(w, `{"error":"warming up"}`, http.StatusServiceUnavailable)
+			return
+		}
+		hits.Add(1)
+		if down.Load() {
+			refused.Add(1)
+			http.Error(w, `{"error":"warming up"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"model_name":"fraud","model_version":"s","outputs":[{"name":"score","shape":[1],"datatype":"FP32","data":[0.5]}]}`))
+	}))
+	defer shadow.Close()
+	if _, err := c.Push(ctx, "fraud", slipway.Version{Version: "flaky", URL: shadow.URL + "/v2/models/fraud"}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetRoute(ctx, "fraud", traffic.Policy{
+		Splits:  []traffic.Split{{Version: "2.0.0", Weight: 10000}},
+		Mirrors: []traffic.Mirror{{Version: "flaky", Percent: 10000}},
+	}, "shadow"); err != nil {
+		t.Fatal(err)
+	}
+	_, cols := holdout(t, examples+"fraud/holdout.csv")
+	send := func(n int) {
+		for i := range n {
+			if status, out, _ := postRaw(t, url+"/v2/models/fraud/infer", inferBody(cols, i, i+1)); status != http.StatusOK {
+				t.Fatalf("primary answered %d: %s", status, out)
+			}
+		}
+	}
+	// settled waits until every copy queued reached the shadow and every
+	// refusal was counted.
+	settled := func() serving.MirrorStats {
+		t.Helper()
+		for range 200 {
+			s := srv.Gateway.MirrorStats()
+			if hits.Load() == s.Sent && refused.Load() == s.Failed {
+				return s
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("the shadow copies never settled: %+v, shadow hit %d times", srv.Gateway.MirrorStats(), hits.Load())
+		return serving.MirrorStats{}
+	}
+
+	send(200)
+	s := settled()
+	if s.Failed < 5 || s.Failed > 30 || s.Paused < 150 || s.Sent+s.Paused+s.Dropped != 200 {
+		t.Fatalf("200 copies to a failing shadow: %+v; want 5 to 30 failed and the rest paused", s)
+	}
+
+	down.Store(false)
+	time.Sleep(1100 * time.Millisecond) // the first pause is a second
+	send(20)
+	after := settled()
+	if after.Paused != s.Paused || after.Sent-s.Sent != 20 || after.Failed != s.Failed {
+		t.Fatalf("after the shadow recovered: %+v -> %+v; want all 20 copies sent and answered", s, after)
 	}
 }

@@ -14,6 +14,7 @@ const (
 	MirrorSent    = "sent"    // the mirrored copy was sent to the shadow
 	MirrorDropped = "dropped" // the mirror queue was full; the copy was not sent
 	MirrorFailed  = "failed"  // the copy was sent and the shadow failed
+	MirrorPaused  = "paused"  // the shadow kept failing; copies are held back for a while
 )
 
 // metrics is the Prometheus export. Label children used on the hot path
@@ -56,7 +57,7 @@ func newMetrics() *metrics {
 		}, []string{"model", "version"}),
 		mirror: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipway_mirror_requests_total",
-			Help: "Requests mirrored to shadow versions by result (sent, dropped, failed).",
+			Help: "Requests mirrored to shadow versions by result (sent, dropped, failed, paused).",
 		}, []string{"model", "version", "result"}),
 		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "slipway_feedback_total",
@@ -118,7 +119,7 @@ func (r *Recorder) Register(reg prometheus.Registerer) error {
 }
 
 // MirrorResult counts one mirrored request to version of model, by result:
-// MirrorSent, MirrorDropped or MirrorFailed.
+// MirrorSent, MirrorDropped, MirrorFailed or MirrorPaused.
 func (r *Recorder) MirrorResult(model, version, result string) {
 	m := r.prom
 	key := mirrorKey{model, version, result}

@@ -40,7 +40,7 @@ func TestPrometheusExport(t *testing.T) {
 slipway_feedback_total{model="fraud",result="expired"} 1
 slipway_feedback_total{model="fraud",result="joined"} 1
 slipway_feedback_total{model="fraud",result="unmatched"} 1
-# HELP slipway_mirror_requests_total Requests mirrored to shadow versions by result (sent, dropped, failed).
+# HELP slipway_mirror_requests_total Requests mirrored to shadow versions by result (sent, dropped, failed, paused).
 # TYPE slipway_mirror_requests_total counter
 slipway_mirror_requests_total{model="fraud",result="dropped",version="2"} 1
 slipway_mirror_requests_total{model="fraud",result="sent",version="2"} 2
