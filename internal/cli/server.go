@@ -41,7 +41,7 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl.IntVar(&cfg.Telemetry.JoinSize, "feedback-join-size", 100_000, "predictions kept waiting for their feedback")
 	fl.DurationVar(&cfg.Telemetry.JoinTTL, "feedback-ttl", time.Hour, "how long a prediction waits for its feedback")
 	fl.DurationVar(&cfg.Telemetry.Retention, "telemetry-retention", time.Hour, "how much telemetry history is kept in memory")
-	fl.IntVar(&cfg.MirrorQueue, "mirror-queue", 1024, "shadow copies waiting to run; more are dropped and counted")
+	fl.IntVar(&cfg.MirrorQueue, "mirror-queue", 128, "shadow copies waiting to run; more are dropped and counted")
 	fl.IntVar(&cfg.MirrorWorkers, "mirror-workers", 2, "shadow copies run at once")
 	fl.DurationVar(&cfg.ControllerTick, "controller-tick", time.Second, "how often the rollout controller advances every rollout")
 	fl.DurationVar(&cfg.Telemetry.Bucket, "telemetry-bucket", 10*time.Second, "width of a telemetry time bucket: the resolution of every analysis window")

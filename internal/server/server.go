@@ -70,7 +70,7 @@ type Config struct {
 	// Telemetry sizes the live measurements (bucket width, retention,
 	// feedback join window); the zero value has working defaults.
 	Telemetry telemetry.Config
-	// MirrorQueue bounds the shadow copies waiting to run (0 means 1024);
+	// MirrorQueue bounds the shadow copies waiting to run (0 means 128);
 	// MirrorWorkers is how many run at once (0 means 2).
 	MirrorQueue, MirrorWorkers int
 	// IdleUnload is how long a version that serves no unpinned traffic

@@ -205,7 +205,7 @@ func TestMirrorNeverSlowsOrChangesThePrimary(t *testing.T) {
 	if d := time.Since(start); d > 900*time.Millisecond {
 		t.Fatalf("20 mirrored requests took %s: the primary waited for the shadow", d)
 	}
-	// Flood: the bounded queue (1024 by default, 2 workers at 50 ms) must
+	// Flood: the bounded queue (128 by default, 2 workers at 50 ms) must
 	// drop instead of blocking.
 	for range 1500 {
 		postRaw(t, url+"/v2/models/fraud/infer", body)
