@@ -335,18 +335,7 @@ func BenchmarkPost(b *testing.B) {
 	defer srv.Close()
 	body := []byte(strings.Repeat("x", 600))
 	b.Run("h1", func(b *testing.B) {
-		c := &Client{Addr: strings.TrimPrefix(srv.URL, "http://")}
-		defer c.CloseIdle()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			buf := make([]byte, 0, 512)
-			for pb.Next() {
-				if _, err := c.Post(context.Background(), "/infer", "application/json", body, buf[:0]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		postParallel(b, strings.TrimPrefix(srv.URL, "http://"), body)
 	})
 	b.Run("net-http", func(b *testing.B) {
 		tr := &http.Transport{MaxIdleConnsPerHost: 64}
@@ -364,5 +353,22 @@ func BenchmarkPost(b *testing.B) {
 				resp.Body.Close()
 			}
 		})
+	})
+}
+
+// postParallel posts body to addr from every benchmark goroutine through
+// one Client.
+func postParallel(b *testing.B, addr string, body []byte) {
+	c := &Client{Addr: addr}
+	defer c.CloseIdle()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 0, 512)
+		for pb.Next() {
+			if _, err := c.Post(context.Background(), "/infer", "application/json", body, buf[:0]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
 }

@@ -309,18 +309,7 @@ func BenchmarkServe(b *testing.B) {
 			s := &Server{Handler: h, Fast: func(string, string) bool { return fast }}
 			go s.Serve(ln)
 			defer s.Shutdown(context.Background())
-			c := &Client{Addr: ln.Addr().String()}
-			defer c.CloseIdle()
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				buf := make([]byte, 0, 512)
-				for pb.Next() {
-					if _, err := c.Post(context.Background(), "/infer", "application/json", body, buf[:0]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			postParallel(b, ln.Addr().String(), body)
 		})
 	}
 }
