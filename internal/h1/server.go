@@ -190,11 +190,14 @@ func (s *Server) serveConn(c *serverConn) {
 	w := &responseWriter{}
 	remote := c.nc.RemoteAddr().String()
 	for {
+		// Idle, then no deadline, then the check: a Shutdown that did not
+		// see this connection idle is seen here, and one that did sets
+		// its deadline after this clears it.
 		c.idle.Store(true)
+		c.nc.SetReadDeadline(time.Time{})
 		if s.isClosing() {
 			return
 		}
-		c.nc.SetReadDeadline(time.Time{})
 		if _, err := c.br.Peek(1); err != nil {
 			return // closed, or woken by Shutdown
 		}
