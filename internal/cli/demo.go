@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/examples"
 	"github.com/slipway-ml/slipway/internal/api"
+	"github.com/slipway-ml/slipway/internal/human"
 	"github.com/slipway-ml/slipway/internal/server"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 )
@@ -143,7 +144,7 @@ func (a *app) demoSteps(ctx context.Context, c *api.Client) error {
 		if err != nil {
 			return fmt.Errorf("push %s: %w", ex.Dir, err)
 		}
-		fmt.Fprintf(a.stdout, "pushed %-14s %-9s %-10s %s (%s)\n", v.Model+"@"+v.Version, v.Format, humanBytes(v.Size), v.Digest[:19]+"…", time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(a.stdout, "pushed %-14s %-9s %-10s %s (%s)\n", v.Model+"@"+v.Version, v.Format, human.Bytes(v.Size), v.Digest[:19]+"…", time.Since(start).Round(time.Millisecond))
 		prev[ex.Model] = v.Version
 	}
 	for _, m := range []struct{ model, alias, version, reason string }{

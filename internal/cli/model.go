@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/human"
 )
 
 func (a *app) modelCmd() *cobra.Command {
@@ -70,7 +71,7 @@ func (a *app) modelPushCmd() *cobra.Command {
 				if v.URL != "" {
 					where = v.URL
 				}
-				fmt.Fprintf(w, "pushed %s@%s\t%s\t%s\t%s\n", v.Model, v.Version, v.Format, where, humanBytes(v.Size))
+				fmt.Fprintf(w, "pushed %s@%s\t%s\t%s\t%s\n", v.Model, v.Version, v.Format, where, human.Bytes(v.Size))
 			})
 		},
 	}
@@ -185,7 +186,7 @@ func (a *app) modelVersionsCmd() *cobra.Command {
 			return a.emit(versions, func(w io.Writer) {
 				fmt.Fprintln(w, "VERSION\tFORMAT\tSTATE\tSIZE\tALIASES\tCREATED\tBY")
 				for _, v := range versions {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Format, v.State, humanBytes(v.Size),
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Format, v.State, human.Bytes(v.Size),
 						orDash(strings.Join(byVersion[v.Version], ",")), ago(v.CreatedAt), orDash(v.CreatedBy))
 				}
 			})
@@ -235,7 +236,7 @@ func printVersion(w io.Writer, v slipway.Version, via string, aliases []string) 
 	row("Format", string(v.Format))
 	row("State", string(v.State))
 	row("Digest", orDash(v.Digest))
-	row("Size", humanBytes(v.Size))
+	row("Size", human.Bytes(v.Size))
 	if v.URL != "" {
 		row("URL", v.URL)
 	}

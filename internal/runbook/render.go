@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/human"
 	"github.com/slipway-ml/slipway/internal/markdown"
 	"github.com/slipway-ml/slipway/internal/spec"
 )
@@ -101,7 +102,7 @@ func (p Plan) overview(m *markdown.Writer) {
 func versionLine(v, format string, size int64, at time.Time, by string) string {
 	s := v + ", " + format
 	if size > 0 {
-		s += ", " + byteSize(size)
+		s += ", " + human.Bytes(size)
 	}
 	if !at.IsZero() {
 		s += ", pushed " + at.UTC().Format("2006-01-02")
@@ -127,7 +128,7 @@ func (p Plan) changes(m *markdown.Writer) {
 		m.Printf("- Format: %s, unchanged.\n", p.Candidate.Format)
 	}
 	if c.SizeRatio > 0 {
-		m.Printf("- Size: %s → %s (%s×).\n", byteSize(p.Baseline.Size), byteSize(p.Candidate.Size), num(c.SizeRatio))
+		m.Printf("- Size: %s → %s (%s×).\n", human.Bytes(p.Baseline.Size), human.Bytes(p.Candidate.Size), num(c.SizeRatio))
 	}
 	switch {
 	case c.SchemaUnknown:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slipway-ml/slipway/internal/human"
 	"github.com/slipway-ml/slipway/internal/spec"
 )
 
@@ -66,7 +67,7 @@ func assess(p Plan) Risk {
 		r.add(Medium, "the model format changes (%s): another runtime answers", c.Format)
 	}
 	if c.SizeRatio >= LargeSizeChange || c.SizeRatio > 0 && c.SizeRatio <= 1/LargeSizeChange {
-		r.add(Medium, "the artifact size changes %s× (%s → %s): memory and latency change with it", num(c.SizeRatio), byteSize(p.Baseline.Size), byteSize(p.Candidate.Size))
+		r.add(Medium, "the artifact size changes %s× (%s → %s): memory and latency change with it", num(c.SizeRatio), human.Bytes(p.Baseline.Size), human.Bytes(p.Candidate.Size))
 	}
 	for _, m := range c.Metrics {
 		rel, ok := m.Relative()
@@ -156,18 +157,4 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
-}
-
-// byteSize renders a size for people: 1.2 MiB.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
