@@ -17,7 +17,7 @@ import (
 
 // testHandler answers with who served the request (the fast loop or
 // net/http), and what it got.
-func testHandler(release <-chan struct{}) http.Handler {
+func testHandler(release <-chan struct{}, arrived chan<- struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		by := "net/http"
 		if _, ok := w.(*responseWriter); ok {
@@ -27,6 +27,7 @@ func testHandler(release <-chan struct{}) http.Handler {
 		case "/panic/infer":
 			panic("handler bug")
 		case "/slow/infer":
+			arrived <- struct{}{}
 			<-release
 		case "/sniff/infer":
 			w.Write([]byte("<html><body>hi</body></html>"))
@@ -46,14 +47,14 @@ func fastInfer(method, path string) bool {
 
 // startServer serves testHandler on a loopback port; release lets /slow
 // requests finish.
-func startServer(t *testing.T) (*Server, string, chan struct{}) {
+func startServer(t *testing.T) (*Server, string, chan struct{}, <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	s := &Server{Handler: testHandler(release), Fast: fastInfer, Logger: slog.New(slog.DiscardHandler)}
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	s := &Server{Handler: testHandler(release, arrived), Fast: fastInfer, Logger: slog.New(slog.DiscardHandler)}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -69,7 +70,7 @@ func startServer(t *testing.T) (*Server, string, chan struct{}) {
 			t.Errorf("Serve returned %v, want ErrServerClosed", err)
 		}
 	})
-	return s, ln.Addr().String(), release
+	return s, ln.Addr().String(), release, arrived
 }
 
 // exchange sends raw on one connection and reads n answers.
@@ -118,7 +119,7 @@ func post(path, body, extra string) string {
 // answered, in order, by the right one, and the bytes of the requests
 // after the hand-off reach net/http intact.
 func TestPickedAndHandedOff(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	raw := post("/m/infer?x=1", `{"a":1}`, "") +
 		post("/m/infer", `{"b":2}`, "") +
 		"GET /m/infer HTTP/1.1\r\nHost: gw\r\n\r\n" +
@@ -143,7 +144,7 @@ func TestPickedAndHandedOff(t *testing.T) {
 
 // TestNotPicked: requests the fast loop must leave to net/http.
 func TestNotPicked(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	cases := map[string]string{
 		"chunked body":    "POST /m/infer HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 		"expect continue": post("/m/infer", "abc", "Expect: 100-continue\r\n"),
@@ -164,7 +165,7 @@ func TestNotPicked(t *testing.T) {
 // TestMalformedGoesToNetHTTP: a request the fast loop cannot read is left
 // to net/http, which answers 400.
 func TestMalformedGoesToNetHTTP(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	r := exchange(t, addr, "POST /m/infer HTTP/1.1\r\nHost: gw\r\nContent-Length: x\r\n\r\n", 1)[0]
 	if r.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400 from net/http", r.StatusCode)
@@ -172,7 +173,7 @@ func TestMalformedGoesToNetHTTP(t *testing.T) {
 }
 
 func TestConnectionClose(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +191,7 @@ func TestConnectionClose(t *testing.T) {
 }
 
 func TestSniffedContentType(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	r := exchange(t, addr, post("/sniff/infer", "", ""), 1)[0]
 	if ct := r.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || r.StatusCode != 200 {
 		t.Errorf("%d, Content-Type %q; want 200 text/html as net/http sniffs", r.StatusCode, ct)
@@ -200,7 +201,7 @@ func TestSniffedContentType(t *testing.T) {
 // TestPanicClosesConnection: a handler's panic costs its connection, not
 // the server.
 func TestPanicClosesConnection(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestPanicClosesConnection(t *testing.T) {
 // TestShutdown: idle connections close at once, a request in flight
 // finishes and is answered, and Serve returns.
 func TestShutdown(t *testing.T) {
-	s, addr, release := startServer(t)
+	s, addr, release, arrived := startServer(t)
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +242,7 @@ func TestShutdown(t *testing.T) {
 	defer busy.Close()
 	busy.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(busy, post("/slow/infer", "2", ""))
-	time.Sleep(50 * time.Millisecond) // the request is in the handler
+	<-arrived // the request is in the handler
 
 	var wg sync.WaitGroup
 	var shutErr error
@@ -270,7 +271,7 @@ func TestShutdown(t *testing.T) {
 // TestThroughH1Client: the client and the server of this package together,
 // many calls on few connections.
 func TestThroughH1Client(t *testing.T) {
-	_, addr, _ := startServer(t)
+	_, addr, _, _ := startServer(t)
 	c := &Client{Addr: addr, Host: "gw"}
 	defer c.CloseIdle()
 	var wg sync.WaitGroup
