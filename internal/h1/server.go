@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,9 @@ import (
 // calls. The price here is that a picked request's context is not
 // cancelled when its client goes away; the inference calls it is meant
 // for are bounded by their own timeouts.
+//
+// A picked request's body is read whole before the handler runs and is
+// valid until the handler returns.
 //
 // A picked request is HTTP/1.1 with a body of known length (no chunked
 // body, no Expect: 100-continue, no upgrade) whose head fits the read
@@ -66,7 +70,27 @@ type serverConn struct {
 	// idle says the connection waits for a request; Shutdown closes
 	// those at once and lets the others finish theirs.
 	idle atomic.Bool
+	// body holds a picked request's body, reused from one request to the
+	// next: it is valid until the handler returns.
+	body bodyReader
 }
+
+// bodyReader reads a body held in memory.
+type bodyReader struct {
+	b   []byte
+	off int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
 
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = http.ErrServerClosed
@@ -219,11 +243,12 @@ func (s *Server) serveConn(c *serverConn) {
 		}
 		c.br.Discard(len(head))
 		c.nc.SetReadDeadline(time.Time{})
-		body := make([]byte, req.ContentLength)
-		if _, err := io.ReadFull(c.br, body); err != nil {
+		c.body.b = grow(c.body.b[:0], int(req.ContentLength))[:req.ContentLength]
+		if _, err := io.ReadFull(c.br, c.body.b); err != nil {
 			return
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
+		c.body.off = 0
+		req.Body = &c.body
 		req.RemoteAddr = remote
 		w.reset()
 		if !s.run(w, req) {
@@ -237,6 +262,9 @@ func (s *Server) serveConn(c *serverConn) {
 			return
 		}
 		w.shrink()
+		if cap(c.body.b) > 1<<20 {
+			c.body.b = nil
+		}
 	}
 }
 
@@ -288,7 +316,8 @@ func peekHead(br *bufio.Reader) ([]byte, bool) {
 }
 
 // parse reads a picked request's head; an error means not picked (net/http
-// then reads it again, and answers a malformed one).
+// then reads it again, and answers a malformed one). Like net/http, it
+// keeps Host out of the header map.
 func (s *Server) parse(head []byte) (*http.Request, error) {
 	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	method, line, ok1 := bytes.Cut(line, []byte(" "))
@@ -300,13 +329,17 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 	if s.Fast == nil || !s.Fast(string(method), string(path)) {
 		return nil, errNotPicked
 	}
-	req, err := http.NewRequest(string(method), string(target), nil)
+	uri := string(target)
+	u, err := url.ParseRequestURI(uri)
 	if err != nil {
 		return nil, errNotPicked
 	}
-	req.RequestURI = req.URL.RequestURI()
-	req.Header = make(http.Header, 8)
-	req.ContentLength = -1
+	req := &http.Request{
+		Method: methodName(method), URL: u, RequestURI: uri,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 8), ContentLength: -1,
+	}
+	vals := make([]string, 0, 8) // the header's values, one array for all
 	for len(rest) > 2 {
 		var hl []byte
 		hl, rest, _ = bytes.Cut(rest, []byte("\r\n"))
@@ -314,7 +347,7 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return nil, errNotPicked
 		}
-		key := textproto.CanonicalMIMEHeaderKey(string(name))
+		key := headerKey(name)
 		v := string(bytes.TrimSpace(value))
 		switch key {
 		case "Host":
@@ -322,6 +355,7 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 				return nil, errNotPicked
 			}
 			req.Host = v
+			continue
 		case "Content-Length":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 || req.ContentLength >= 0 {
@@ -335,7 +369,12 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 				req.Close = true
 			}
 		}
-		req.Header[key] = append(req.Header[key], v)
+		if old, ok := req.Header[key]; ok {
+			req.Header[key] = append(old, v)
+		} else {
+			vals = append(vals, v)
+			req.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
 	}
 	max := s.MaxBody
 	if max <= 0 {
@@ -346,6 +385,33 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 	}
 	return req, nil
 }
+
+// methodName is method as a string, without allocating for the one the
+// fast path serves.
+func methodName(method []byte) string {
+	if string(method) == http.MethodPost {
+		return http.MethodPost
+	}
+	return string(method)
+}
+
+// headerKey canonicalizes a header name, without allocating for the names
+// clients send in canonical form most often.
+func headerKey(name []byte) string {
+	if k, ok := commonKeys[string(name)]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(name))
+}
+
+var commonKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range []string{"Host", "Content-Type", "Content-Length", "User-Agent", "Accept",
+		"Accept-Encoding", "Connection", "X-Request-Id", "Traceparent"} {
+		m[k] = k
+	}
+	return m
+}()
 
 var errNotPicked = errors.New("not picked")
 

@@ -37,7 +37,8 @@ func testHandler(release <-chan struct{}, arrived chan<- struct{}) http.Handler 
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Served-By", by)
 		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, "%s %s q=%s host=%s user=%s len=%d body=%s", r.Method, r.URL.Path, r.URL.RawQuery, r.Host, r.Header.Get("X-User-Id"), r.ContentLength, body)
+		// Host is in r.Host only, as net/http has it.
+		fmt.Fprintf(w, "%s %s q=%s host=%s/%s user=%s len=%d body=%s", r.Method, r.URL.Path, r.URL.RawQuery, r.Host, r.Header.Get("Host"), r.Header.Get("X-User-Id"), r.ContentLength, body)
 	})
 }
 
@@ -126,10 +127,10 @@ func TestPickedAndHandedOff(t *testing.T) {
 		post("/m/infer", `{"c":3}`, "")
 	got := exchange(t, addr, raw, 4)
 	want := []struct{ by, body string }{
-		{"fast", `POST /m/infer q=x=1 host=gw user=u7 len=7 body={"a":1}`},
-		{"fast", `POST /m/infer q= host=gw user=u7 len=7 body={"b":2}`},
-		{"net/http", `GET /m/infer q= host=gw user= len=0 body=`},
-		{"net/http", `POST /m/infer q= host=gw user=u7 len=7 body={"c":3}`},
+		{"fast", `POST /m/infer q=x=1 host=gw/ user=u7 len=7 body={"a":1}`},
+		{"fast", `POST /m/infer q= host=gw/ user=u7 len=7 body={"b":2}`},
+		{"net/http", `GET /m/infer q= host=gw/ user= len=0 body=`},
+		{"net/http", `POST /m/infer q= host=gw/ user=u7 len=7 body={"c":3}`},
 	}
 	for i, w := range want {
 		r := got[i]
