@@ -91,8 +91,12 @@
 // it within tens of thousands of units (51/49 over 100,000 gives
 // p = 2.5e-10), while an honest split trips it at one look in 0.1% of
 // experiments and, checked at 100 ticks of an experiment, in 0.4–1.8%
-// of them (the looks are strongly correlated). A broken split stops
-// every decision: SampleRatioMismatch.
+// of them (the looks are strongly correlated). Nothing is flagged until
+// every arm expects SRMMinExpected (20) units, where the chi-square
+// approximation starts to hold: the first dozen requests of a test,
+// from a few users each kept on one arm, once paused a test for a broken
+// split that was not. A broken split stops every decision:
+// SampleRatioMismatch.
 //
 // # Guardrails
 //

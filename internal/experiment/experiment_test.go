@@ -163,6 +163,27 @@ func TestSRMSentence(t *testing.T) {
 	if w := "split 90/10 expected, no users assigned yet"; s.Summary != w || s.Mismatch || s.PValue != 1 {
 		t.Errorf("summary %q, want %q", s.Summary, w)
 	}
+	// The first dozen requests of a test, all on one arm: too few to
+	// judge; twenty per arm expected, and the same split is broken.
+	s, err = CheckSRM([]int64{12, 0}, []float64{0.5, 0.5}, 0, "requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := "split 50/50 expected, saw 100.0/0.0 over 12 requests: p=0.00053, too few requests to judge it yet"; s.Summary != w || s.Mismatch {
+		t.Errorf("summary %q (mismatch %v), want %q", s.Summary, s.Mismatch, w)
+	}
+	s, err = CheckSRM([]int64{40, 0}, []float64{0.5, 0.5}, 0, "requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Mismatch || !strings.HasSuffix(s.Summary, "the split is broken") {
+		t.Errorf("40 requests all on one arm: %q (mismatch %v), want broken", s.Summary, s.Mismatch)
+	}
+	// 90/10 expects 20 on the small arm only from 200 units on.
+	s, _ = CheckSRM([]int64{190, 0}, []float64{0.9, 0.1}, 0, "requests")
+	if s.Mismatch {
+		t.Errorf("190 requests, 19 expected on the small arm: flagged %q", s.Summary)
+	}
 }
 
 // TestBrokenSplitDecidesNothing: a clear winner is not declared while

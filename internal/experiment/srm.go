@@ -43,7 +43,11 @@ type SRM struct {
 // experiment its false alarms add up; the low threshold keeps them rare
 // (measured in simulation_test.go), and a real mismatch of a few percent
 // of the traffic drives the p-value far below it within thousands of
-// units.
+// units. It flags nothing until every arm expects SRMMinExpected units:
+// below that the chi-square approximation does not hold, and the first
+// handful of requests of a test (a few users, each kept on one arm) says
+// nothing about the split. A split that sends everything to one arm is
+// still caught at the first look past it (p ≈ 1e-12 with two arms).
 func CheckSRM(assigned []int64, shares []float64, threshold float64, unit string) (SRM, error) {
 	if err := validateSRM(assigned, shares, threshold); err != nil {
 		return SRM{}, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -75,10 +79,24 @@ func CheckSRM(assigned []int64, shares []float64, threshold float64, unit string
 			s.ChiSquare += d * d / e
 		}
 		s.PValue = chiSquareSF(s.ChiSquare, float64(s.DF))
-		s.Mismatch = s.PValue < threshold
+		s.Mismatch = s.PValue < threshold && s.enough()
 	}
 	s.Summary = s.summary(unit)
 	return s, nil
+}
+
+// SRMMinExpected is how many units every arm must expect before a
+// mismatch can be flagged.
+const SRMMinExpected = 20
+
+// enough reports whether every arm expects SRMMinExpected units.
+func (s SRM) enough() bool {
+	for _, e := range s.Expected {
+		if e*float64(s.Total) < SRMMinExpected {
+			return false
+		}
+	}
+	return true
 }
 
 func validateSRM(assigned []int64, shares []float64, threshold float64) error {
@@ -113,8 +131,11 @@ func (s SRM) summary(unit string) string {
 		return head + fmt.Sprintf(", no %s assigned yet", unit)
 	}
 	verdict := "consistent with it"
-	if s.Mismatch {
+	switch {
+	case s.Mismatch:
 		verdict = "the split is broken"
+	case !s.enough():
+		verdict = fmt.Sprintf("too few %s to judge it yet", unit)
 	}
 	return fmt.Sprintf("%s, saw %s over %s %s: p=%s, %s",
 		head, strings.Join(obs, "/"), formatCount(s.Total), unit, formatP(s.PValue), verdict)
