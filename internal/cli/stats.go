@@ -85,10 +85,10 @@ func printStatsTable(w io.Writer, st telemetry.ModelStats) {
 		}
 	}
 	if len(st.Shadows) > 0 {
-		fmt.Fprintln(w, "\nSHADOW\tCOMPARED\tAGREEMENT\tSCORE DIFF P50/P99\tLATENCY P99 PRIMARY/SHADOW\tSHADOW ERRORS")
+		fmt.Fprintln(w, "\nSHADOW\tCOMPARED\tAGREEMENT\tSCORE DIFF P50/P99\tLATENCY P99 PRIMARY/SHADOW\tSHADOW ERRORS\tPAUSED")
 		for _, s := range st.Shadows {
-			fmt.Fprintf(w, "%s vs %s\t%d\t%s\t%.4g / %.4g\t%.3g / %.3g ms\t%d\n", s.Shadow, s.Primary, s.Compared, ratio(s.Agreement),
-				s.ScoreDiff.P50, s.ScoreDiff.P99, s.PrimaryLatencyMS.P99, s.ShadowLatencyMS.P99, s.ShadowErrors)
+			fmt.Fprintf(w, "%s vs %s\t%d\t%s\t%.4g / %.4g\t%.3g / %.3g ms\t%d\t%d\n", s.Shadow, s.Primary, s.Compared, ratio(s.Agreement),
+				s.ScoreDiff.P50, s.ScoreDiff.P99, s.PrimaryLatencyMS.P99, s.ShadowLatencyMS.P99, s.ShadowErrors, s.Paused)
 		}
 	}
 	f := st.Feedback

@@ -60,6 +60,7 @@ func (g *Gateway) sendMirror(j mirrorJob) {
 	result := telemetry.MirrorSent
 	if b := g.mirror.breakers.get(j.model, j.shadow); b != nil && b.paused(g.now()) {
 		g.mirror.paused.Add(1)
+		g.observer().ShadowPaused(j.model, j.primary, j.shadow)
 		result = telemetry.MirrorPaused
 	} else if !g.mirror.send(j) {
 		result = telemetry.MirrorDropped

@@ -18,6 +18,9 @@ type Observer interface {
 	Record(o telemetry.Observation)
 	Compare(model, primary, shadow string, primaryOut, shadowOut []runtime.Tensor, primaryLatency, shadowLatency time.Duration, shadowErr error)
 	MirrorResult(model, version, result string)
+	// ShadowPaused counts a copy held back from a shadow that kept
+	// failing, beside the pair's comparisons.
+	ShadowPaused(model, primary, shadow string)
 	SetRouteWeights(model string, weights map[string]float64)
 }
 
@@ -28,6 +31,7 @@ func (nopObserver) Record(telemetry.Observation) {}
 func (nopObserver) Compare(string, string, string, []runtime.Tensor, []runtime.Tensor, time.Duration, time.Duration, error) {
 }
 func (nopObserver) MirrorResult(string, string, string)        {}
+func (nopObserver) ShadowPaused(string, string, string)        {}
 func (nopObserver) SetRouteWeights(string, map[string]float64) {}
 
 // SetObserver sets where measurements go; call it before serving.

@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/api"
 	"github.com/slipway-ml/slipway/internal/server"
 	"github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 	"github.com/slipway-ml/slipway/internal/traffic"
 )
 
@@ -281,6 +282,20 @@ func TestFailingShadowPaused(t *testing.T) {
 	s := settled()
 	if s.Failed < 5 || s.Failed > 20 || s.Paused < 150 || s.Sent+s.Paused+s.Dropped != 200 {
 		t.Fatalf("200 copies to a failing shadow: %+v; want 5 to 20 failed and the rest paused", s)
+	}
+	// The pair's telemetry says so, for model stats.
+	st, err := c.Telemetry(ctx, "fraud", 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pair *telemetry.ShadowStats
+	for i := range st.Shadows {
+		if st.Shadows[i].Shadow == "flaky" && st.Shadows[i].Primary == "2.0.0" {
+			pair = &st.Shadows[i]
+		}
+	}
+	if pair == nil || pair.Paused != s.Paused || pair.ShadowErrors != s.Failed {
+		t.Fatalf("telemetry for flaky vs 2.0.0: %+v; want %d paused and %d errors", pair, s.Paused, s.Failed)
 	}
 
 	// Once the shadow answers, the first copy after the pause (a second,

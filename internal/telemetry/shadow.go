@@ -15,6 +15,9 @@ import (
 type ShadowAggregate struct {
 	Compared     int64 // mirrored requests both versions answered with comparable outputs
 	ShadowErrors int64 // mirrored requests the shadow failed
+	// Paused counts copies not sent because the shadow kept failing
+	// (serving pauses its copies for a while).
+	Paused int64
 	// Mismatched counts requests both answered whose first outputs cannot
 	// be compared: different row counts, widths or kinds (scores against
 	// classes), or an output that is not numeric.
@@ -37,11 +40,11 @@ type ShadowAggregate struct {
 }
 
 func (a *ShadowAggregate) empty() bool {
-	return a.Compared == 0 && a.ShadowErrors == 0 && a.Mismatched == 0
+	return a.Compared == 0 && a.ShadowErrors == 0 && a.Mismatched == 0 && a.Paused == 0
 }
 
 func (a *ShadowAggregate) reset() {
-	a.Compared, a.ShadowErrors, a.Mismatched, a.Rows, a.Agreements = 0, 0, 0, 0, 0
+	a.Compared, a.ShadowErrors, a.Mismatched, a.Paused, a.Rows, a.Agreements = 0, 0, 0, 0, 0, 0
 	clearSketch(a.ScoreDiff)
 	a.ScoreDiffSum, a.ScoreDiffN = 0, 0
 	clearSketch(a.PrimaryLatency)
@@ -58,6 +61,7 @@ func (a *ShadowAggregate) seal(p *sketchPool) {
 func (a *ShadowAggregate) merge(o *ShadowAggregate, l *sketchLayout) {
 	a.Compared += o.Compared
 	a.ShadowErrors += o.ShadowErrors
+	a.Paused += o.Paused
 	a.Mismatched += o.Mismatched
 	a.Rows += o.Rows
 	a.Agreements += o.Agreements
@@ -77,19 +81,10 @@ func (a *ShadowAggregate) merge(o *ShadowAggregate, l *sketchLayout) {
 // class ids are equal, or when both scores are on the same side of
 // Threshold. Only the first output of each is compared.
 func (r *Recorder) Compare(model, primary, shadow string, primaryOut, shadowOut []runtime.Tensor, primaryLatency, shadowLatency time.Duration, shadowErr error) {
-	now := r.cfg.Now().UnixNano()
 	s := r.seriesFor(model, primary)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := s.bucketAt(now)
-	sh := b.Shadows[shadow]
-	if sh == nil {
-		if b.Shadows == nil {
-			b.Shadows = map[string]*ShadowAggregate{}
-		}
-		sh = &ShadowAggregate{}
-		b.Shadows[shadow] = sh
-	}
+	sh := s.shadowAt(r.cfg.Now().UnixNano(), shadow)
 	if shadowErr != nil {
 		sh.ShadowErrors++
 		return
@@ -101,6 +96,30 @@ func (r *Recorder) Compare(model, primary, shadow string, primaryOut, shadowOut 
 		return
 	}
 	sh.Compared++
+}
+
+// ShadowPaused counts a copy for shadow that serving held back because
+// the shadow kept failing, in primary's window beside the comparisons.
+func (r *Recorder) ShadowPaused(model, primary, shadow string) {
+	s := r.seriesFor(model, primary)
+	s.mu.Lock()
+	s.shadowAt(r.cfg.Now().UnixNano(), shadow).Paused++
+	s.mu.Unlock()
+}
+
+// shadowAt returns the bucket's aggregate for shadow at now, creating it.
+// s.mu is held.
+func (s *series) shadowAt(now int64, shadow string) *ShadowAggregate {
+	b := s.bucketAt(now)
+	sh := b.Shadows[shadow]
+	if sh == nil {
+		if b.Shadows == nil {
+			b.Shadows = map[string]*ShadowAggregate{}
+		}
+		sh = &ShadowAggregate{}
+		b.Shadows[shadow] = sh
+	}
+	return sh
 }
 
 // compare adds the row-by-row comparison of two outputs; false when they

@@ -65,3 +65,24 @@ func TestShadowClassIDs(t *testing.T) {
 		t.Fatalf("%+v, want the NaN row compared but without a score difference", s)
 	}
 }
+
+// Paused copies count beside the pair's comparisons, merge across
+// buckets, and make a pair that only had pauses show up.
+func TestShadowPaused(t *testing.T) {
+	r, c := newTestRecorder(Config{})
+	r.Compare("m", "1", "2", nil, nil, time.Millisecond, 0, errors.New("connection refused"))
+	r.ShadowPaused("m", "1", "2")
+	c.Advance(15 * time.Second)
+	r.ShadowPaused("m", "1", "2")
+	r.ShadowPaused("m", "1", "3")
+	stats := r.Snapshot("m", time.Minute)
+	if len(stats.Shadows) != 2 {
+		t.Fatalf("%d shadow pairs, want 2: %+v", len(stats.Shadows), stats.Shadows)
+	}
+	if s := stats.Shadows[0]; s.Shadow != "2" || s.ShadowErrors != 1 || s.Paused != 2 || s.Compared != 0 {
+		t.Errorf("1 vs 2: %+v, want 1 error and 2 paused", s)
+	}
+	if s := stats.Shadows[1]; s.Shadow != "3" || s.Paused != 1 {
+		t.Errorf("1 vs 3: %+v, want 1 paused", s)
+	}
+}

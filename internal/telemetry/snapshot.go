@@ -140,8 +140,10 @@ type ShadowStats struct {
 	Shadow       string `json:"shadow"`
 	Compared     int64  `json:"compared"`
 	ShadowErrors int64  `json:"shadow_errors"`
-	Mismatched   int64  `json:"mismatched"`
-	Rows         int64  `json:"rows"`
+	// Paused counts copies held back while the shadow kept failing.
+	Paused     int64 `json:"paused"`
+	Mismatched int64 `json:"mismatched"`
+	Rows       int64 `json:"rows"`
 	// Agreement is the share of compared rows where both chose the same
 	// label; nil without compared rows.
 	Agreement        *float64    `json:"agreement,omitempty"`
@@ -305,6 +307,7 @@ func shadowStats(primary, shadow string, a *ShadowAggregate) ShadowStats {
 		Shadow:       shadow,
 		Compared:     a.Compared,
 		ShadowErrors: a.ShadowErrors,
+		Paused:       a.Paused,
 		Mismatched:   a.Mismatched,
 		Rows:         a.Rows,
 		Agreement:    defined(ratio(float64(a.Agreements), float64(a.Rows))),
