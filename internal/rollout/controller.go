@@ -97,8 +97,9 @@ type entry struct {
 	unapplied bool
 	// shares is a bandit's current allocation over its arms (the control
 	// first) by context ("" for everyone outside the spec's contexts),
-	// empty until its first tick: the evidence lives in telemetry, so
-	// after a restart the bandit starts again from the spec's shares.
+	// empty until its first tick. After a restart it is read back from
+	// the route the bandit last set (see resumeShares), so the bandit
+	// goes on from where it was rather than from the spec's shares.
 	// noted is the allocation last written to the log.
 	shares, noted map[string][]float64
 }
@@ -152,6 +153,9 @@ func (c *Controller) Start(ctx context.Context) error {
 			continue
 		}
 		e := &entry{planned: p}
+		if r.Status.Live() {
+			e.shares = c.resumeShares(ctx, p)
+		}
 		if r.Status.Live() && r.PausedAt.IsZero() && down > 0 {
 			// The step served nothing while the controller was down.
 			r.StepStarted = r.StepStarted.Add(down)

@@ -112,6 +112,14 @@ func (f *fakeRouter) ClearRoute(ctx context.Context, model, actor, reason string
 	return nil
 }
 
+// Policy is what a restarted controller reads a bandit's allocation from.
+func (f *fakeRouter) Policy(ctx context.Context, model string) (traffic.Policy, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.policies[model]
+	return p, ok, nil
+}
+
 // weights is the model's split as "version=bp,…", "" without a policy.
 func (f *fakeRouter) weights(model string) string {
 	f.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -229,4 +230,66 @@ func maxShift(a, b []float64) float64 {
 		m = max(m, math.Abs(a[i]-b[i]))
 	}
 	return m
+}
+
+// PolicyReader reads a model's current routing policy; a Router that
+// implements it lets a bandit resume its allocation after a restart.
+type PolicyReader interface {
+	Policy(ctx context.Context, model string) (traffic.Policy, bool, error)
+}
+
+// resumeShares reads a live bandit's allocation back from the route it
+// last set, by context, as experimentRoutes wrote it. It returns nil, and
+// the spec's shares apply, when the step is no bandit, the router cannot
+// say, or the route is not this rollout's bandit route (another salt, or
+// other versions).
+func (c *Controller) resumeShares(ctx context.Context, p *planned) map[string][]float64 {
+	pr, ok := c.cfg.Router.(PolicyReader)
+	if !ok || p.step().Kind != spec.StepBandit {
+		return nil
+	}
+	pol, ok, err := pr.Policy(ctx, p.r.Model)
+	if err != nil || !ok || pol.Salt != p.salt() {
+		return nil
+	}
+	versions, _ := p.arms()
+	x := p.spec.Deployment.Experiment
+	out := map[string][]float64{}
+	put := func(context string, splits []traffic.Split) {
+		if s := sharesOf(versions, splits); s != nil {
+			out[context] = s
+		}
+	}
+	if len(x.Audience) == 0 {
+		put("", pol.Splits)
+	}
+	for _, seg := range pol.Segments {
+		switch {
+		case seg.Name == audienceSegment && len(x.Audience) > 0:
+			put("", seg.Splits)
+		case seg.Measure && seg.Name != audienceSegment:
+			put(seg.Name, seg.Splits)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// sharesOf is the fraction of splits each of versions has, in order; nil
+// unless splits name exactly those versions.
+func sharesOf(versions []string, splits []traffic.Split) []float64 {
+	if len(splits) != len(versions) {
+		return nil
+	}
+	shares := make([]float64, len(versions))
+	for i, v := range versions {
+		j := slices.IndexFunc(splits, func(s traffic.Split) bool { return s.Version == v })
+		if j < 0 {
+			return nil
+		}
+		shares[i] = float64(splits[j].Weight) / traffic.Total
+	}
+	return shares
 }

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -284,6 +285,62 @@ deployment:
 	}
 	if !strings.Contains(why, "arm 3.0.0") || !strings.Contains(why, "P(best)") {
 		t.Errorf("reallocation reason %q: want each arm's share and why", why)
+	}
+}
+
+// A restarted controller goes on with the bandit's allocation as it was,
+// read back from its route, instead of the spec's shares; and a route
+// that is not the bandit's is not taken for one.
+func TestBanditResumesAfterRestart(t *testing.T) {
+	h := newExperimentHarness(t)
+	h.deploy(`
+deployment:
+  model: fraud
+  version: 3.0.0
+  strategy: bandit
+  experiment:
+    metric: values.conversion
+    arms: [{version: 2.0.0, share: 33}, {version: 3.0.0, share: 33}]
+    floor: 5
+    duration: 1h
+`)
+	rates := map[string]float64{"1.0.0": 0.03, "2.0.0": 0.04, "3.0.0": 0.15}
+	for range 60 {
+		if h.share("", "3.0.0") > 0.6 {
+			break
+		}
+		var tick []arm
+		for _, v := range []string{"1.0.0", "2.0.0", "3.0.0"} {
+			tick = append(tick, arm{version: v, n: int(300 * h.share("", v)), conversion: rates[v]})
+		}
+		h.serve(tick...)
+		h.advance(10 * time.Second)
+	}
+	before := h.share("", "3.0.0")
+	if before <= 0.6 || !h.status().Rollout.Status.Live() {
+		t.Fatalf("the best arm reached %.2f of traffic (rollout %s); want over 0.6 with the bandit still running", before, h.status().Rollout.Status)
+	}
+
+	restart := func() {
+		h.ctrl = New(Config{Store: h.store, Registry: h.reg, Router: h.router, Judge: &analysis.Judge{Source: h.rec}, Now: h.clockNow})
+		if err := h.ctrl.Start(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restart()
+	if after := h.share("", "3.0.0"); math.Abs(after-before) > 1e-4 {
+		t.Errorf("after a restart 3.0.0 has %.4f of traffic, want the %.4f it had (the spec says 0.33)", after, before)
+	}
+
+	// A route from elsewhere (another salt) says nothing of the bandit.
+	h.router.mu.Lock()
+	pol := h.router.policies["fraud"]
+	pol.Salt = "someone else"
+	h.router.policies["fraud"] = pol
+	h.router.mu.Unlock()
+	restart()
+	if after := h.share("", "3.0.0"); math.Abs(after-0.33) > 0.01 {
+		t.Errorf("after a restart over a foreign route 3.0.0 has %.4f of traffic, want the spec's 0.33", after)
 	}
 }
 

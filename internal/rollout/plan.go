@@ -61,6 +61,10 @@ func (p *planned) weights() (weight, mirror int) {
 	return 0, 0
 }
 
+// salt seeds the rollout's sticky hashing, so each rollout splits users
+// afresh; it also marks a stored route as this rollout's.
+func (p *planned) salt() string { return fmt.Sprintf("%s/rollout-%d", p.r.Model, p.r.ID) }
+
 // policy derives the routing policy from the rollout's state; nil means the
 // model needs no policy of its own: traffic follows the production alias.
 // The split always lists the candidate first and the baseline second, so
@@ -88,7 +92,7 @@ func (p *planned) policy(production string, shares map[string][]float64) *traffi
 	st := p.step()
 	pol := &traffic.Policy{
 		Sticky: p.spec.Deployment.Sticky,
-		Salt:   fmt.Sprintf("%s/rollout-%d", r.Model, r.ID),
+		Salt:   p.salt(),
 		Segments: []traffic.Segment{{
 			Name:    "preview",
 			Match:   []traffic.Rule{{Header: PreviewHeader, Exact: "true"}},

@@ -42,6 +42,20 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Policy returns the model's stored routing policy; false when it has
+// none. The rollout controller reads a bandit's allocation back from it
+// after a restart.
+func (g *Gateway) Policy(ctx context.Context, model string) (traffic.Policy, bool, error) {
+	_, p, err := g.reg.Route(ctx, model)
+	if errors.Is(err, slipway.ErrNotFound) {
+		return traffic.Policy{}, false, nil
+	}
+	if err != nil {
+		return traffic.Policy{}, false, fmt.Errorf("routes of %s: %w", model, err)
+	}
+	return p, true, nil
+}
+
 // SetRoute changes a model's routing policy: it is validated, every
 // version it names is loaded (so no request waits for a load, and a
 // version that cannot load is refused before any traffic moves), the

@@ -316,3 +316,22 @@ func TestFailingShadowPaused(t *testing.T) {
 		t.Fatalf("after the shadow recovered: %+v -> %+v; want all 20 copies sent and answered", before, after)
 	}
 }
+
+// Policy reads the stored policy back, as the rollout controller does
+// after a restart; a model without one has none.
+func TestPolicyReadBack(t *testing.T) {
+	url, srv := gateway(t)
+	c := &api.Client{BaseURL: url}
+	ctx := context.Background()
+	if _, ok, err := srv.Gateway.Policy(ctx, "fraud"); ok || err != nil {
+		t.Fatalf("before any route: ok %v, err %v; want none", ok, err)
+	}
+	want := traffic.Policy{Salt: "s", Splits: []traffic.Split{{Version: "1.0.0", Weight: 9000}, {Version: "2.0.0", Weight: 1000}}}
+	if _, err := c.SetRoute(ctx, "fraud", want, "test"); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := srv.Gateway.Policy(ctx, "fraud")
+	if err != nil || !ok || got.Salt != "s" || len(got.Splits) != 2 || got.Splits[1] != want.Splits[1] {
+		t.Fatalf("policy %+v, ok %v, err %v; want %+v", got, ok, err, want)
+	}
+}
