@@ -230,9 +230,10 @@ func TestABTestUsersKeepTheirArm(t *testing.T) {
 	}
 }
 
-func TestBanditFollowsTheEvidence(t *testing.T) {
-	h := newExperimentHarness(t)
-	h.deploy(`
+// bandit is a three-arm bandit over 1.0.0 (the control), 2.0.0 and 3.0.0
+// that runs for duration.
+func bandit(duration string) string {
+	return `
 deployment:
   model: fraud
   version: 3.0.0
@@ -241,19 +242,30 @@ deployment:
     metric: values.conversion
     arms: [{version: 2.0.0, share: 33}, {version: 3.0.0, share: 33}]
     floor: 5
-    duration: 30m
-`)
-	// Each arm gets requests in proportion to its current weight.
+    duration: ` + duration + "\n"
+}
+
+// banditRates are the arms' true conversion rates: 3.0.0 is best.
+var banditRates = map[string]float64{"1.0.0": 0.03, "2.0.0": 0.04, "3.0.0": 0.15}
+
+// serveByShare serves one tick of 300 requests, each arm getting them in
+// proportion to its current weight in the default split.
+func (h *experimentHarness) serveByShare(rates map[string]float64) {
+	var tick []arm
+	for _, v := range []string{"1.0.0", "2.0.0", "3.0.0"} {
+		tick = append(tick, arm{version: v, n: int(300 * h.share("", v)), conversion: rates[v]})
+	}
+	h.serve(tick...)
+}
+
+func TestBanditFollowsTheEvidence(t *testing.T) {
+	h := newExperimentHarness(t)
+	h.deploy(bandit("30m"))
 	share := func(version string) float64 { return h.share("", version) }
-	rates := map[string]float64{"1.0.0": 0.03, "2.0.0": 0.04, "3.0.0": 0.15}
 	top := 0.0
 	for range 200 {
 		top = max(top, share("3.0.0"))
-		var tick []arm
-		for _, v := range []string{"1.0.0", "2.0.0", "3.0.0"} {
-			tick = append(tick, arm{version: v, n: int(300 * share(v)), conversion: rates[v]})
-		}
-		h.serve(tick...)
+		h.serveByShare(banditRates)
 		h.advance(10 * time.Second)
 		if !h.status().Rollout.Status.Live() {
 			break
@@ -293,27 +305,12 @@ deployment:
 // that is not the bandit's is not taken for one.
 func TestBanditResumesAfterRestart(t *testing.T) {
 	h := newExperimentHarness(t)
-	h.deploy(`
-deployment:
-  model: fraud
-  version: 3.0.0
-  strategy: bandit
-  experiment:
-    metric: values.conversion
-    arms: [{version: 2.0.0, share: 33}, {version: 3.0.0, share: 33}]
-    floor: 5
-    duration: 1h
-`)
-	rates := map[string]float64{"1.0.0": 0.03, "2.0.0": 0.04, "3.0.0": 0.15}
+	h.deploy(bandit("1h"))
 	for range 60 {
 		if h.share("", "3.0.0") > 0.6 {
 			break
 		}
-		var tick []arm
-		for _, v := range []string{"1.0.0", "2.0.0", "3.0.0"} {
-			tick = append(tick, arm{version: v, n: int(300 * h.share("", v)), conversion: rates[v]})
-		}
-		h.serve(tick...)
+		h.serveByShare(banditRates)
 		h.advance(10 * time.Second)
 	}
 	before := h.share("", "3.0.0")
