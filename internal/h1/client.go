@@ -207,7 +207,9 @@ func (c *Client) readResponse(br *bufio.Reader, dst []byte) (resp Response, keep
 		resp.Body, err = readN(br, dst, int(h.length))
 	default: // the body runs to the end of the connection
 		keep = false
-		resp.Body, err = readAll(br, dst, limit)
+		if resp.Body, err = AppendAll(br, dst, limit); err != nil && !errors.Is(err, ErrBodyTooLarge) {
+			err = fmt.Errorf("reading the body: %w", err)
+		}
 	}
 	if err != nil {
 		return Response{}, false, err
@@ -320,20 +322,23 @@ func readN(br *bufio.Reader, dst []byte, n int) ([]byte, error) {
 	return dst, nil
 }
 
-func readAll(br *bufio.Reader, dst []byte, limit int64) ([]byte, error) {
+// AppendAll appends what r holds, up to its end, to dst, and fails with
+// ErrBodyTooLarge past limit bytes. It returns dst as far as it grew
+// even on failure, so that a pooled buffer keeps its capacity.
+func AppendAll(r io.Reader, dst []byte, limit int64) ([]byte, error) {
 	start := len(dst)
 	for {
 		dst = grow(dst, 4096)
-		n, err := br.Read(dst[len(dst):cap(dst)])
+		n, err := r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
 		if int64(len(dst)-start) > limit {
-			return nil, fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, limit)
+			return dst, fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, limit)
 		}
 		if err == io.EOF {
 			return dst, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the body: %w", err)
+			return dst, err
 		}
 	}
 }

@@ -55,9 +55,11 @@ type Server struct {
 	// Logger reports handler panics; nil means slog.Default().
 	Logger *slog.Logger
 
-	mu       sync.Mutex
-	conns    map[*serverConn]struct{}
-	closing  bool
+	mu    sync.Mutex
+	conns map[*serverConn]struct{}
+	// closing is read by every connection before each request, so
+	// without the lock; it is set under mu, which track also holds.
+	closing  atomic.Bool
 	handoff  *handoff
 	listener net.Listener
 	active   sync.WaitGroup
@@ -70,27 +72,16 @@ type serverConn struct {
 	// idle says the connection waits for a request; Shutdown closes
 	// those at once and lets the others finish theirs.
 	idle atomic.Bool
-	// body holds a picked request's body, reused from one request to the
-	// next: it is valid until the handler returns.
-	body bodyReader
+	// buf holds a picked request's body, reused from one request to the
+	// next, and body reads it: it is valid until the handler returns.
+	buf  []byte
+	body body
 }
 
-// bodyReader reads a body held in memory.
-type bodyReader struct {
-	b   []byte
-	off int
-}
+// body is a request body held in memory.
+type body struct{ bytes.Reader }
 
-func (r *bodyReader) Read(p []byte) (int, error) {
-	if r.off >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.off:])
-	r.off += n
-	return n, nil
-}
-
-func (r *bodyReader) Close() error { return nil }
+func (*body) Close() error { return nil }
 
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = http.ErrServerClosed
@@ -105,7 +96,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	hs.Handler = s.Handler
 	h := &handoff{conns: make(chan net.Conn), done: make(chan struct{}), addr: ln.Addr()}
 	s.mu.Lock()
-	if s.closing {
+	if s.closing.Load() {
 		s.mu.Unlock()
 		return ErrServerClosed
 	}
@@ -119,10 +110,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
+			if s.closing.Load() {
 				return ErrServerClosed
 			}
 			var ne net.Error
@@ -145,7 +133,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) track(c *serverConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return false
 	}
 	s.conns[c] = struct{}{}
@@ -164,7 +152,7 @@ func (s *Server) untrack(c *serverConn) {
 // flight finish, and shuts the net/http server down, all within ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	ln, h, hs := s.listener, s.handoff, s.HTTP
 	for c := range s.conns {
 		if c.idle.Load() {
@@ -194,12 +182,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
 // serveConn serves picked requests on c until the client closes, asks to
 // close, sends one not picked (the connection then goes to net/http), or
 // the server shuts down.
@@ -219,7 +201,7 @@ func (s *Server) serveConn(c *serverConn) {
 		// its deadline after this clears it.
 		c.idle.Store(true)
 		c.nc.SetReadDeadline(time.Time{})
-		if s.isClosing() {
+		if s.closing.Load() {
 			return
 		}
 		if _, err := c.br.Peek(1); err != nil {
@@ -243,18 +225,18 @@ func (s *Server) serveConn(c *serverConn) {
 		}
 		c.br.Discard(len(head))
 		c.nc.SetReadDeadline(time.Time{})
-		c.body.b = grow(c.body.b[:0], int(req.ContentLength))[:req.ContentLength]
-		if _, err := io.ReadFull(c.br, c.body.b); err != nil {
+		c.buf = grow(c.buf[:0], int(req.ContentLength))[:req.ContentLength]
+		if _, err := io.ReadFull(c.br, c.buf); err != nil {
 			return
 		}
-		c.body.off = 0
+		c.body.Reset(c.buf)
 		req.Body = &c.body
 		req.RemoteAddr = remote
 		w.reset()
 		if !s.run(w, req) {
 			return
 		}
-		close := req.Close || s.isClosing()
+		close := req.Close || s.closing.Load()
 		if close {
 			w.header.Set("Connection", "close")
 		}
@@ -262,8 +244,8 @@ func (s *Server) serveConn(c *serverConn) {
 			return
 		}
 		w.shrink()
-		if cap(c.body.b) > 1<<20 {
-			c.body.b = nil
+		if cap(c.buf) > 1<<20 {
+			c.buf = nil
 		}
 	}
 }

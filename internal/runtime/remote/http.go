@@ -183,7 +183,7 @@ func (b *httpBackend) do(req *http.Request, buf *bodyBuf) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	body, err := readLimited(resp.Body, buf.b[:0], MaxResponseBytes)
+	body, err := h1.AppendAll(resp.Body, buf.b[:0], MaxResponseBytes)
 	buf.b = body
 	if errors.Is(err, h1.ErrBodyTooLarge) {
 		return nil, fmt.Errorf("%s %s: answered more than %d bytes", req.Method, req.URL.Path, MaxResponseBytes)
@@ -192,28 +192,6 @@ func (b *httpBackend) do(req *http.Request, buf *bodyBuf) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: answered %d but reading the body failed: %w", req.Method, req.URL.Path, resp.StatusCode, err)
 	}
 	return b.answer(req.Method, req.URL.Path, resp.StatusCode, body)
-}
-
-// readLimited appends what r holds to dst, failing with
-// h1.ErrBodyTooLarge past limit bytes.
-func readLimited(r io.Reader, dst []byte, limit int) ([]byte, error) {
-	start := len(dst)
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		n, err := r.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if len(dst)-start > limit {
-			return dst, h1.ErrBodyTooLarge
-		}
-		if err == io.EOF {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
-	}
 }
 
 // answer returns the body of a 200 answer. Other answers become errors: a
