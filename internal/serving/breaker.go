@@ -56,46 +56,7 @@ func (b *breaker) record(now time.Time, failed bool) time.Duration {
 	return b.pause
 }
 
+// shadowKey names a model's shadow version.
 type shadowKey struct{ model, shadow string }
 
-// breakers holds a breaker per shadow that has failed, in a map replaced
-// on each addition, so the copy path looks one up without a lock.
-type breakers struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[shadowKey]*breaker]
-}
-
-// get returns the shadow's breaker, nil if it never failed.
-func (bs *breakers) get(model, shadow string) *breaker {
-	m := bs.m.Load()
-	if m == nil {
-		return nil
-	}
-	return (*m)[shadowKey{model, shadow}]
-}
-
-// add returns the shadow's breaker, creating it.
-func (bs *breakers) add(model, shadow string) *breaker {
-	if b := bs.get(model, shadow); b != nil {
-		return b
-	}
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	old := bs.m.Load()
-	key := shadowKey{model, shadow}
-	if old != nil {
-		if b, ok := (*old)[key]; ok {
-			return b
-		}
-	}
-	next := make(map[shadowKey]*breaker)
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
-	b := &breaker{}
-	next[key] = b
-	bs.m.Store(&next)
-	return b
-}
+func newBreaker() *breaker { return &breaker{} }

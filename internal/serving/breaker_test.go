@@ -38,17 +38,3 @@ func TestBreakerPausesAndBacksOff(t *testing.T) {
 		t.Fatalf("after a success the next trip pauses %v, want it to start again at 1s", p)
 	}
 }
-
-func TestBreakersOnePerShadow(t *testing.T) {
-	var bs breakers
-	if bs.get("m", "s") != nil {
-		t.Fatal("a breaker before any failure")
-	}
-	a := bs.add("m", "s")
-	if bs.add("m", "s") != a || bs.get("m", "s") != a {
-		t.Fatal("the same shadow got two breakers")
-	}
-	if b := bs.add("m", "t"); b == a || bs.get("m", "s") != a {
-		t.Fatal("another shadow shares the breaker, or lost the first")
-	}
-}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway"
+	"github.com/slipway-ml/slipway/internal/cow"
 	"github.com/slipway-ml/slipway/internal/runtime"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 	"github.com/slipway-ml/slipway/internal/traffic"
@@ -43,8 +44,7 @@ type Gateway struct {
 	// defaults maps a model name to the version that answers unpinned
 	// requests. It is replaced whole on change (copy on write), so the
 	// hot path reads it without a lock.
-	defaults atomic.Pointer[map[string]string]
-	defMu    sync.Mutex // serialises writers of defaults
+	defaults cow.Map[string, string]
 
 	// models holds one *entry per "model@version" ever requested.
 	models sync.Map
@@ -62,7 +62,6 @@ type Gateway struct {
 // NewGateway returns a gateway over reg.
 func NewGateway(reg Registry) *Gateway {
 	g := &Gateway{reg: reg, router: traffic.NewRouter()}
-	g.defaults.Store(&map[string]string{})
 	return g
 }
 
@@ -136,7 +135,7 @@ func (g *Gateway) version(ctx context.Context, model, pinned string) (string, er
 // defaultVersion is the version answering a model without routes: its
 // production alias, cached until the alias moves.
 func (g *Gateway) defaultVersion(ctx context.Context, model string) (string, error) {
-	if v, ok := (*g.defaults.Load())[model]; ok {
+	if v, ok := g.defaults.Load(model); ok {
 		return v, nil
 	}
 	v, _, err := g.reg.Resolve(ctx, slipway.Ref{Model: model, Selector: slipway.AliasProduction})
@@ -148,19 +147,11 @@ func (g *Gateway) defaultVersion(ctx context.Context, model string) (string, err
 }
 
 func (g *Gateway) setDefault(model, version string) {
-	g.defMu.Lock()
-	defer g.defMu.Unlock()
-	old := *g.defaults.Load()
-	next := make(map[string]string, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
 	if version == "" {
-		delete(next, model)
-	} else {
-		next[model] = version
+		g.defaults.DeleteFunc(func(m, _ string) bool { return m == model })
+		return
 	}
-	g.defaults.Store(&next)
+	g.defaults.Store(model, version)
 }
 
 // AliasMoved tells the gateway a model's aliases changed: unpinned
@@ -481,7 +472,7 @@ func NewRequestID() string {
 // returns the versions unloaded. Until routing exists the default is the
 // production alias; routes will widen what counts as in use.
 func (g *Gateway) Sweep(idle time.Duration) []string {
-	defaults := *g.defaults.Load()
+	defaults := g.defaults.Snapshot()
 	cutoff := g.now().Add(-idle).UnixNano()
 	var unloaded []string
 	g.models.Range(func(k, v any) bool {

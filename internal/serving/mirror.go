@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/cow"
 	"github.com/slipway-ml/slipway/internal/runtime"
 	"github.com/slipway-ml/slipway/internal/telemetry"
 )
@@ -28,8 +29,9 @@ type mirrorPool struct {
 	dropped atomic.Int64
 	failed  atomic.Int64
 	paused  atomic.Int64
-	// breakers hold back copies to shadows that keep failing.
-	breakers breakers
+	// breakers hold back copies to shadows that keep failing; a shadow
+	// has one once it has failed.
+	breakers cow.Map[shadowKey, *breaker]
 	// run handles one job; set by start.
 	run func(context.Context, mirrorJob)
 	// ctx ends at stop, so shadows in flight give up and queued ones are
@@ -58,7 +60,7 @@ func (m *mirrorPool) send(j mirrorJob) bool {
 
 func (g *Gateway) sendMirror(j mirrorJob) {
 	result := telemetry.MirrorSent
-	if b := g.mirror.breakers.get(j.model, j.shadow); b != nil && b.paused(g.now()) {
+	if b, ok := g.mirror.breakers.Load(shadowKey{j.model, j.shadow}); ok && b.paused(g.now()) {
 		g.mirror.paused.Add(1)
 		g.observer().ShadowPaused(j.model, j.primary, j.shadow)
 		result = telemetry.MirrorPaused
@@ -143,8 +145,8 @@ func (g *Gateway) shadow(ctx context.Context, j mirrorJob) {
 	if err != nil {
 		g.mirror.failed.Add(1)
 		g.observer().MirrorResult(j.model, j.shadow, telemetry.MirrorFailed)
-		g.mirror.breakers.add(j.model, j.shadow).record(g.now(), true)
-	} else if b := g.mirror.breakers.get(j.model, j.shadow); b != nil {
+		g.mirror.breakers.LoadOrCreate(shadowKey{j.model, j.shadow}, newBreaker).record(g.now(), true)
+	} else if b, ok := g.mirror.breakers.Load(shadowKey{j.model, j.shadow}); ok {
 		b.record(g.now(), false)
 	}
 	g.observer().Compare(j.model, j.primary, j.shadow, j.outputs, outs, j.primaryLatency, time.Since(start), err)

@@ -3,10 +3,11 @@ package telemetry
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipway-ml/slipway/internal/cow"
 )
 
 // Mirror results for MirrorResult.
@@ -27,9 +28,9 @@ type metrics struct {
 	feedback *prometheus.CounterVec   // model, result
 	routes   *prometheus.GaugeVec     // model, version
 
-	mirrors atomic.Pointer[map[mirrorKey]prometheus.Counter] // copy on write under mu
+	mirrors cow.Map[mirrorKey, prometheus.Counter]
 
-	mu     sync.Mutex                     // guards routed and writers of mirrors
+	mu     sync.Mutex                     // guards routed
 	routed map[string]map[string]struct{} // model → versions with a route weight
 }
 
@@ -69,7 +70,6 @@ func newMetrics() *metrics {
 		}, []string{"model", "version"}),
 		routed: map[string]map[string]struct{}{},
 	}
-	m.mirrors.Store(&map[mirrorKey]prometheus.Counter{})
 	return m
 }
 
@@ -89,16 +89,7 @@ func (m *metrics) forget(model, version string) {
 	m.requests.DeletePartialMatch(labels)
 	m.duration.DeletePartialMatch(labels)
 	m.mirror.DeletePartialMatch(labels)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.mirrors.Load()
-	next := make(map[mirrorKey]prometheus.Counter, len(old))
-	for k, c := range old {
-		if k.model != model || k.version != version {
-			next[k] = c
-		}
-	}
-	m.mirrors.Store(&next)
+	m.mirrors.DeleteFunc(func(k mirrorKey, _ prometheus.Counter) bool { return k.model == model && k.version == version })
 }
 
 // Register adds telemetry's metrics to reg: slipway_requests_total,
@@ -122,25 +113,9 @@ func (r *Recorder) Register(reg prometheus.Registerer) error {
 // MirrorSent, MirrorDropped, MirrorFailed or MirrorPaused.
 func (r *Recorder) MirrorResult(model, version, result string) {
 	m := r.prom
-	key := mirrorKey{model, version, result}
-	if c, ok := (*m.mirrors.Load())[key]; ok {
-		c.Inc()
-		return
-	}
-	m.mu.Lock()
-	old := *m.mirrors.Load()
-	c, ok := old[key]
-	if !ok {
-		c = m.mirror.WithLabelValues(model, version, result)
-		next := make(map[mirrorKey]prometheus.Counter, len(old)+1)
-		for k, v := range old {
-			next[k] = v
-		}
-		next[key] = c
-		m.mirrors.Store(&next)
-	}
-	m.mu.Unlock()
-	c.Inc()
+	m.mirrors.LoadOrCreate(mirrorKey{model, version, result}, func() prometheus.Counter {
+		return m.mirror.WithLabelValues(model, version, result)
+	}).Inc()
 }
 
 // SetRouteWeights replaces model's slipway_route_weight series with
