@@ -15,7 +15,8 @@
 # (other CPU over BUSY, 0.25 cores) are run again (2), THREADS wrk threads
 # (nproc), ROWS holdout rows cycled (256), SKIP_BUILD=1 to use bin/slipway
 # as it is, RESULTS directory for the report (bench/routing/results),
-# SLIPWAY_FLAGS more flags for `slipway server` (say "--mirror-queue 1024").
+# SLIPWAY_FLAGS more flags for `slipway server` (say "--mirror-queue 1024"),
+# SLIPWAY_ENV environment for slipway only (say "GOMAXPROCS=2 GOGC=200").
 set -euo pipefail
 export GOTOOLCHAIN=local
 export LC_ALL=C
@@ -145,8 +146,8 @@ wait_drain() {
 # --- slipway -------------------------------------------------------------------
 surl=http://127.0.0.1:$sport
 log "starting slipway on 127.0.0.1:$sport"
-# shellcheck disable=SC2086 # SLIPWAY_FLAGS is split into flags on purpose
-"$BIN" server --data "$tmp/data" --http "127.0.0.1:$sport" --grpc "" ${SLIPWAY_FLAGS:-} >"$tmp/slipway.log" 2>&1 &
+# shellcheck disable=SC2086 # SLIPWAY_ENV and SLIPWAY_FLAGS are split into words on purpose
+env ${SLIPWAY_ENV:-} "$BIN" server --data "$tmp/data" --http "127.0.0.1:$sport" --grpc "" ${SLIPWAY_FLAGS:-} >"$tmp/slipway.log" 2>&1 &
 spid=$!
 pids+=("$spid")
 wait_ready slipway "$surl" "$spid" "$tmp/slipway.log"

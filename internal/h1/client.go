@@ -45,6 +45,10 @@ type Client struct {
 	IdleTimeout time.Duration
 	// MaxBody bounds an answer's body; 0 means 64 MiB.
 	MaxBody int64
+	// Timeout bounds each call besides its context's deadline; 0 means
+	// none. It costs no timer of its own: it is the connection's
+	// deadline, where a context.WithTimeout per call would start one.
+	Timeout time.Duration
 
 	mu   sync.Mutex
 	idle []*conn // most recently used last
@@ -65,6 +69,7 @@ var ErrBodyTooLarge = errors.New("answer body too large")
 // conn is one connection and its reading buffer.
 type conn struct {
 	nc   net.Conn
+	rw   io.ReadWriter // nc's reads and writes, as raw system calls
 	br   *bufio.Reader
 	wbuf []byte
 	// used says the connection has carried a call before: a failure
@@ -99,9 +104,9 @@ func (c *Client) Post(ctx context.Context, path, contentType string, body, dst [
 			continue
 		}
 		if isTimeout(err) {
-			// The connection's deadline is the context's: the call ran
-			// out of time, though the context's own timer may not have
-			// fired yet.
+			// The connection's deadline is the context's or Timeout's:
+			// the call ran out of time, though the context's own timer
+			// may not have fired yet.
 			if ctx.Err() != nil {
 				return Response{}, ctx.Err()
 			}
@@ -130,15 +135,20 @@ var aLongTimeAgo = time.Unix(1, 0)
 // answer leaves it ready for another. answered says whether any byte of
 // an answer arrived.
 func (c *Client) roundTrip(ctx context.Context, cn *conn, path, contentType string, body, dst []byte) (resp Response, answered bool, err error) {
-	deadline, _ := ctx.Deadline() // zero: none
-	if err := cn.nc.SetDeadline(deadline); err != nil {
+	if err := cn.nc.SetDeadline(c.deadline(ctx)); err != nil {
 		return Response{}, false, err
 	}
-	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(aLongTimeAgo) })
-	defer stop()
+	// A context that can end early wakes the call; one that cannot (a
+	// deadline at most, as on the gateway's hot path) is all in the
+	// connection's deadline, and spares a registration per call.
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { cn.nc.SetDeadline(aLongTimeAgo) })
+		defer stop()
+	}
 
 	cn.wbuf = c.appendRequest(cn.wbuf[:0], path, contentType, body)
-	if _, err := cn.nc.Write(cn.wbuf); err != nil {
+	if _, err := cn.rw.Write(cn.wbuf); err != nil {
 		return Response{}, false, fmt.Errorf("writing the request: %w", err)
 	}
 	if _, err := cn.br.Peek(1); err != nil {
@@ -157,6 +167,18 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, path, contentType stri
 		cn.nc.Close()
 	}
 	return resp, true, nil
+}
+
+// deadline is the earlier of ctx's deadline and c.Timeout from now; zero
+// means none.
+func (c *Client) deadline(ctx context.Context) time.Time {
+	deadline, ok := ctx.Deadline()
+	if c.Timeout > 0 {
+		if d := time.Now().Add(c.Timeout); !ok || d.Before(deadline) {
+			return d
+		}
+	}
+	return deadline
 }
 
 func (c *Client) appendRequest(b []byte, path, contentType string, body []byte) []byte {
@@ -443,12 +465,13 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 		cn.nc.Close()
 	}
 	c.mu.Unlock()
-	var d net.Dialer
+	d := net.Dialer{Deadline: c.deadline(ctx)}
 	nc, err := d.DialContext(ctx, "tcp", c.Addr)
 	if err != nil {
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	rw := newSysConn(nc)
+	return &conn{nc: nc, rw: rw, br: bufio.NewReaderSize(rw, 4096)}, nil
 }
 
 // put keeps cn for the next call, or closes it when enough are idle.

@@ -43,6 +43,10 @@ type Server struct {
 	Handler http.Handler
 	// Fast picks the requests served here, by method and path.
 	Fast func(method, path string) bool
+	// FastHandler serves the picked requests in place of Handler, when
+	// set: a handler for them alone can skip the routing Handler does.
+	// It must answer them as Handler would.
+	FastHandler http.Handler
 	// HTTP serves the connections handed over; its Handler is replaced
 	// by Handler. Nil means a server with a 10 s ReadHeaderTimeout.
 	HTTP *http.Server
@@ -68,6 +72,7 @@ type Server struct {
 // serverConn is one connection served here.
 type serverConn struct {
 	nc net.Conn
+	rw io.ReadWriter // nc's reads and writes, as raw system calls
 	br *bufio.Reader
 	// idle says the connection waits for a request; Shutdown closes
 	// those at once and lets the others finish theirs.
@@ -79,7 +84,14 @@ type serverConn struct {
 }
 
 // body is a request body held in memory.
-type body struct{ bytes.Reader }
+type body struct {
+	bytes.Reader
+	b []byte
+}
+
+// Bytes returns the whole body, however much was read, valid until the
+// handler returns: a handler that wants all of it need not copy it.
+func (b *body) Bytes() []byte { return b.b }
 
 func (*body) Close() error { return nil }
 
@@ -121,7 +133,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			h.Close()
 			return err
 		}
-		c := &serverConn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
+		rw := newSysConn(nc)
+		c := &serverConn{nc: nc, rw: rw, br: bufio.NewReaderSize(rw, 8<<10)}
 		if !s.track(c) {
 			nc.Close()
 			return ErrServerClosed
@@ -196,11 +209,11 @@ func (s *Server) serveConn(c *serverConn) {
 	w := &responseWriter{}
 	remote := c.nc.RemoteAddr().String()
 	for {
-		// Idle, then no deadline, then the check: a Shutdown that did not
-		// see this connection idle is seen here, and one that did sets
-		// its deadline after this clears it.
+		// Idle, then the check: a Shutdown that did not see this
+		// connection idle is seen here, and one that did sets a deadline
+		// that wakes the read below. The loop leaves no deadline of its
+		// own behind.
 		c.idle.Store(true)
-		c.nc.SetReadDeadline(time.Time{})
 		if s.closing.Load() {
 			return
 		}
@@ -208,12 +221,19 @@ func (s *Server) serveConn(c *serverConn) {
 			return // closed, or woken by Shutdown
 		}
 		c.idle.Store(false)
-		timeout := s.HeaderTimeout
-		if timeout <= 0 {
-			timeout = 10 * time.Second
+		// A head that arrived whole with its first bytes, the usual case,
+		// needs no deadline: that spares setting and clearing one, two
+		// timer changes, per request.
+		head, ok := bufferedHead(c.br)
+		deadline := !ok
+		if deadline {
+			timeout := s.HeaderTimeout
+			if timeout <= 0 {
+				timeout = 10 * time.Second
+			}
+			c.nc.SetReadDeadline(time.Now().Add(timeout))
+			head, ok = peekHead(c.br)
 		}
-		c.nc.SetReadDeadline(time.Now().Add(timeout))
-		head, ok := peekHead(c.br)
 		if !ok {
 			handedOff = s.handOff(c)
 			return
@@ -224,12 +244,16 @@ func (s *Server) serveConn(c *serverConn) {
 			return
 		}
 		c.br.Discard(len(head))
-		c.nc.SetReadDeadline(time.Time{})
+		if deadline || c.br.Buffered() < int(req.ContentLength) {
+			// The body is read without a deadline, as net/http does.
+			c.nc.SetReadDeadline(time.Time{})
+		}
 		c.buf = grow(c.buf[:0], int(req.ContentLength))[:req.ContentLength]
 		if _, err := io.ReadFull(c.br, c.buf); err != nil {
 			return
 		}
 		c.body.Reset(c.buf)
+		c.body.b = c.buf
 		req.Body = &c.body
 		req.RemoteAddr = remote
 		w.reset()
@@ -240,7 +264,7 @@ func (s *Server) serveConn(c *serverConn) {
 		if close {
 			w.header.Set("Connection", "close")
 		}
-		if _, err := c.nc.Write(w.appendResponse(req)); err != nil || close {
+		if _, err := c.rw.Write(w.appendResponse(req)); err != nil || close {
 			return
 		}
 		w.shrink()
@@ -265,7 +289,11 @@ func (s *Server) run(w *responseWriter, req *http.Request) (ok bool) {
 			log.Error("panic serving request", "method", req.Method, "path", req.URL.Path, "remote", req.RemoteAddr, "panic", fmt.Sprint(p))
 		}
 	}()
-	s.Handler.ServeHTTP(w, req)
+	h := s.FastHandler
+	if h == nil {
+		h = s.Handler
+	}
+	h.ServeHTTP(w, req)
 	return true
 }
 
@@ -284,9 +312,8 @@ func (s *Server) handOff(c *serverConn) bool {
 // connection fails first.
 func peekHead(br *bufio.Reader) ([]byte, bool) {
 	for {
-		buf, _ := br.Peek(br.Buffered())
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			return buf[:i+4], true
+		if head, ok := bufferedHead(br); ok {
+			return head, true
 		}
 		if br.Buffered() == br.Size() {
 			return nil, false
@@ -295,6 +322,15 @@ func peekHead(br *bufio.Reader) ([]byte, bool) {
 			return nil, false
 		}
 	}
+}
+
+// bufferedHead returns the request's head when br holds all of it.
+func bufferedHead(br *bufio.Reader) ([]byte, bool) {
+	buf, _ := br.Peek(br.Buffered())
+	if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+		return buf[:i+4], true
+	}
+	return nil, false
 }
 
 // parse reads a picked request's head; an error means not picked (net/http

@@ -105,6 +105,7 @@ type Server struct {
 	Rollouts *rollout.Controller
 	notifier *notify.Notifier
 	handler  http.Handler
+	infer    http.Handler // the inference calls alone, a part of handler
 
 	mu       sync.Mutex // guards listener and grpcListener, set once Serve starts
 	listener net.Listener
@@ -191,7 +192,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("/v1/", inference)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw,
-		Rollouts: ctrl, notifier: notifier, handler: mux}, nil
+		Rollouts: ctrl, notifier: notifier, handler: mux, infer: http.HandlerFunc(inference.ServeInfer)}, nil
 }
 
 // OpenStore opens the metadata store named by spec: "" for SQLite in dir,
@@ -266,7 +267,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	s.mu.Unlock()
 	// Inference requests are served on h1's own loop, the rest (and any
 	// request h1 does not read itself) by net/http: the same handler.
-	hs := &h1.Server{Handler: s.handler, Fast: isInference, Logger: s.log,
+	hs := &h1.Server{Handler: s.handler, Fast: isInference, FastHandler: s.infer, Logger: s.log,
 		HTTP: &http.Server{ReadHeaderTimeout: 10 * time.Second}}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()

@@ -90,15 +90,66 @@ func (h *HTTP) ready(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// wholeBody is a request body already in memory, as package h1 reads
+// them; its bytes are valid until the handler returns.
+type wholeBody interface{ Bytes() []byte }
+
+// readBody returns the request's body, up to MaxBodyBytes. The bytes may
+// be the server's own buffer: they must not outlive the handler (the
+// decoder copies what it keeps).
 func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := h.MaxBodyBytes
 	if limit <= 0 {
 		limit = 32 << 20
 	}
+	if wb, ok := r.Body.(wholeBody); ok && int64(len(wb.Bytes())) <= limit {
+		return wb.Bytes(), nil
+	}
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
 
+// ServeInfer serves the infer calls, POST /v2/models/{model}/infer and
+// POST /v2/models/{model}/versions/{version}/infer, without routing them
+// through the mux: the server's hot path hands them here directly. A
+// request whose path is anything else, or would need cleaning, goes
+// through the mux as it would otherwise.
+func (h *HTTP) ServeInfer(w http.ResponseWriter, r *http.Request) {
+	model, version, ok := inferTarget(r)
+	if !ok {
+		h.ServeHTTP(w, r)
+		return
+	}
+	h.serveInfer(w, r, model, version)
+}
+
+// inferTarget reads the model and version an infer call's path names.
+func inferTarget(r *http.Request) (model, version string, ok bool) {
+	if r.Method != http.MethodPost {
+		return "", "", false
+	}
+	rest, ok1 := strings.CutPrefix(r.URL.Path, "/v2/models/")
+	rest, ok2 := strings.CutSuffix(rest, "/infer")
+	if !ok1 || !ok2 {
+		return "", "", false
+	}
+	model, version, pinned := strings.Cut(rest, "/versions/")
+	if !pathSegment(model) || pinned && !pathSegment(version) {
+		return "", "", false
+	}
+	return model, version, true
+}
+
+// pathSegment reports whether s is one path segment the mux would match
+// as it is.
+func pathSegment(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.Contains(s, "/")
+}
+
 func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
+	h.serveInfer(w, r, r.PathValue("model"), r.PathValue("version"))
+}
+
+func (h *HTTP) serveInfer(w http.ResponseWriter, r *http.Request, model, version string) {
 	body, err := h.readBody(w, r)
 	if err != nil {
 		writeInferError(w, err)
@@ -109,6 +160,7 @@ func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
 		writeInferError(w, err)
 		return
 	}
+	req.Model, req.Version = model, version
 	resp, err := h.run(r, req)
 	if err != nil {
 		writeInferError(w, err)
@@ -135,10 +187,8 @@ func (h *HTTP) infer(w http.ResponseWriter, r *http.Request) {
 // responseBuffers recycles the buffers inference answers are written to.
 var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// run fills in what the URL and headers say and calls the gateway,
-// setting the headers every answer carries.
+// run fills in what the headers say and calls the gateway.
 func (h *HTTP) run(r *http.Request, req *Request) (*Response, error) {
-	req.Model, req.Version = r.PathValue("model"), r.PathValue("version")
 	req.Header = r.Header
 	if id := r.Header.Get(HeaderRequestID); id != "" && req.ID == "" {
 		req.ID = id

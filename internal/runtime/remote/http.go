@@ -61,7 +61,11 @@ type httpBackend struct {
 	fast *h1.Client
 }
 
-func newHTTPBackend(t target) *httpBackend {
+// boundsInfer reports whether infer bounds its calls by the version's
+// timeout itself: the fast client does, with its connection's deadline.
+func (b *httpBackend) boundsInfer() bool { return b.fast != nil }
+
+func newHTTPBackend(t target, timeout time.Duration) *httpBackend {
 	b := &httpBackend{t: t, inferURL: t.base + "/infer", readyURL: t.base + "/ready"}
 	u, err := url.Parse(b.inferURL)
 	if err != nil {
@@ -73,7 +77,7 @@ func newHTTPBackend(t target) *httpBackend {
 		if u.Port() == "" {
 			addr = net.JoinHostPort(u.Hostname(), "80")
 		}
-		b.fast = &h1.Client{Addr: addr, Host: u.Host, MaxIdle: 256, MaxBody: MaxResponseBytes}
+		b.fast = &h1.Client{Addr: addr, Host: u.Host, MaxIdle: 256, MaxBody: MaxResponseBytes, Timeout: timeout}
 	}
 	return b
 }

@@ -101,7 +101,7 @@ func Open(ctx context.Context, v slipway.Version) (*Predictor, error) {
 	p := &Predictor{addr: t.host, timeout: timeout}
 	switch t.scheme {
 	case "http", "https":
-		p.b = newHTTPBackend(t)
+		p.b = newHTTPBackend(t, timeout)
 	default:
 		if p.b, err = newGRPCBackend(t); err != nil {
 			return nil, &runtime.BackendError{Backend: t.host, Err: err}
@@ -238,8 +238,14 @@ func (p *Predictor) Predict(ctx context.Context, inputs []runtime.Tensor) ([]run
 	if s := p.sig.Load(); s != nil {
 		want = s.outputs
 	}
-	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
+	// The call's own timer, unless the backend bounds the call without
+	// one (a timer per request is a measurable share of a routed call).
+	callCtx := ctx
+	if b, ok := p.b.(interface{ boundsInfer() bool }); !ok || !b.boundsInfer() {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, p.timeout)
+		defer cancel()
+	}
 	outs, err := p.b.infer(callCtx, inputs, want)
 	if err != nil {
 		return nil, p.callErr(ctx, callCtx, "infer", err)

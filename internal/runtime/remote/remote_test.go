@@ -432,7 +432,7 @@ func TestPlainHTTPOnCallersGoroutine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := newHTTPBackend(tg)
+		b := newHTTPBackend(tg, time.Second)
 		if (b.fast != nil) != fast {
 			t.Errorf("%s: through h1 %v, want %v", raw, b.fast != nil, fast)
 		}
