@@ -81,6 +81,8 @@ type serverConn struct {
 	// next, and body reads it: it is valid until the handler returns.
 	buf  []byte
 	body body
+	// reused is what picked requests are parsed into.
+	reused reused
 }
 
 // body is a request body held in memory.
@@ -238,7 +240,7 @@ func (s *Server) serveConn(c *serverConn) {
 			handedOff = s.handOff(c)
 			return
 		}
-		req, err := s.parse(head)
+		req, err := s.parse(head, &c.reused)
 		if err != nil {
 			handedOff = s.handOff(c)
 			return
@@ -333,32 +335,44 @@ func bufferedHead(br *bufio.Reader) ([]byte, bool) {
 	return nil, false
 }
 
-// parse reads a picked request's head; an error means not picked (net/http
-// then reads it again, and answers a malformed one). Like net/http, it
-// keeps Host out of the header map.
-func (s *Server) parse(head []byte) (*http.Request, error) {
+// parse reads a picked request's head into the connection's reused
+// request; an error means not picked (net/http then reads it again, and
+// answers a malformed one). Like net/http, it keeps Host out of the
+// header map.
+func (s *Server) parse(head []byte, r *reused) (*http.Request, error) {
 	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	method, line, ok1 := bytes.Cut(line, []byte(" "))
 	target, proto, ok2 := bytes.Cut(line, []byte(" "))
 	if !ok1 || !ok2 || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
 		return nil, errNotPicked
 	}
-	path, _, _ := bytes.Cut(target, []byte("?"))
-	if s.Fast == nil || !s.Fast(string(method), string(path)) {
+	uri := r.intern(0, target)
+	path, _, _ := strings.Cut(uri, "?")
+	m := methodName(method)
+	if s.Fast == nil || !s.Fast(m, path) {
 		return nil, errNotPicked
 	}
-	uri := string(target)
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return nil, errNotPicked
+	if plainPath(uri) {
+		r.url = url.URL{Path: uri} // what ParseRequestURI makes of it
+	} else {
+		u, err := url.ParseRequestURI(uri)
+		if err != nil {
+			return nil, errNotPicked
+		}
+		r.url = *u
 	}
-	req := &http.Request{
-		Method: methodName(method), URL: u, RequestURI: uri,
+	if r.header == nil {
+		r.header = make(http.Header, 8)
+	}
+	clear(r.header)
+	r.req = http.Request{
+		Method: m, URL: &r.url, RequestURI: uri,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, 8), ContentLength: -1,
+		Header: r.header, ContentLength: -1,
 	}
-	vals := make([]string, 0, 8) // the header's values, one array for all
-	for len(rest) > 2 {
+	req := &r.req
+	vals := r.vals[:0] // the header's values, one array for all
+	for i := 1; len(rest) > 2; i++ {
 		var hl []byte
 		hl, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := bytes.Cut(hl, []byte(":"))
@@ -366,7 +380,7 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 			return nil, errNotPicked
 		}
 		key := headerKey(name)
-		v := string(bytes.TrimSpace(value))
+		v := r.intern(i, bytes.TrimSpace(value))
 		switch key {
 		case "Host":
 			if req.Host != "" {
@@ -388,12 +402,13 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 			}
 		}
 		if old, ok := req.Header[key]; ok {
-			req.Header[key] = append(old, v)
+			req.Header[key] = append(old[:len(old):len(old)], v)
 		} else {
 			vals = append(vals, v)
 			req.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
+	r.vals = vals
 	max := s.MaxBody
 	if max <= 0 {
 		max = 32 << 20
@@ -402,6 +417,45 @@ func (s *Server) parse(head []byte) (*http.Request, error) {
 		return nil, errNotPicked
 	}
 	return req, nil
+}
+
+// reused is what a connection parses its picked requests into, reused
+// from one request to the next: a handler must not keep a picked request,
+// its URL or its header once it returns. A client sends much the same
+// head every time, so the strings of the last one are kept to be reused
+// when they come again (a request target, a header value).
+type reused struct {
+	req    http.Request
+	url    url.URL
+	header http.Header
+	vals   []string
+	last   []string // the last head's strings by position: target, then each header value
+}
+
+// intern returns b as a string, the one at position i of the last head
+// when it is the same.
+func (r *reused) intern(i int, b []byte) string {
+	for len(r.last) <= i {
+		r.last = append(r.last, "")
+	}
+	if r.last[i] != string(b) {
+		r.last[i] = string(b)
+	}
+	return r.last[i]
+}
+
+// plainPath reports whether ParseRequestURI would take uri as a path alone,
+// unescaped: it has no query, fragment or escape.
+func plainPath(uri string) bool {
+	for i := 0; i < len(uri); i++ {
+		switch c := uri[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '/', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // methodName is method as a string, without allocating for the one the
@@ -485,21 +539,30 @@ func (w *responseWriter) appendResponse(req *http.Request) []byte {
 		status = http.StatusOK
 	}
 	bodyless := status == http.StatusNoContent || status == http.StatusNotModified || req.Method == http.MethodHead
-	if !bodyless {
-		w.header.Set("Content-Length", strconv.Itoa(len(w.body)))
-		if _, ok := w.header["Content-Type"]; !ok && len(w.body) > 0 {
-			w.header.Set("Content-Type", http.DetectContentType(w.body))
-		}
-	}
-	if _, ok := w.header["Date"]; !ok {
-		w.header.Set("Date", httpDate())
+	if _, ok := w.header["Content-Type"]; !ok && !bodyless && len(w.body) > 0 {
+		w.header.Set("Content-Type", http.DetectContentType(w.body))
 	}
 	b := append(w.out[:0], "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(status)...)
 	b = append(b, "\r\n"...)
+	// Content-Length and Date are written here, not set in the header
+	// map: that would cost two allocations per answer.
+	if !bodyless {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(w.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if _, ok := w.header["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = append(b, httpDate()...)
+		b = append(b, "\r\n"...)
+	}
 	for k, vs := range w.header {
+		if k == "Content-Length" {
+			continue // the length is the body's
+		}
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)

@@ -143,6 +143,29 @@ func TestPickedAndHandedOff(t *testing.T) {
 	}
 }
 
+// TestReusedRequestStartsClean: picked requests on one connection are
+// parsed into the same request, header and URL; nothing of one reaches
+// the next: a header it lacks, a query, an escaped path.
+func TestReusedRequestStartsClean(t *testing.T) {
+	_, addr, _, _ := startServer(t)
+	raw := post("/m/infer?x=1", `{"a":1}`, "") +
+		"POST /m/infer HTTP/1.1\r\nHost: other\r\nContent-Length: 2\r\n\r\n{}" +
+		post("/m%20n/infer", `{}`, "X-User-Id: u8\r\n") +
+		post("/m/infer", `{"b":2}`, "")
+	got := exchange(t, addr, raw, 4)
+	want := []string{
+		`POST /m/infer q=x=1 host=gw/ user=u7 len=7 body={"a":1}`,
+		`POST /m/infer q= host=other/ user= len=2 body={}`,
+		`POST /m n/infer q= host=gw/ user=u7 len=2 body={}`, // the first X-User-Id of two
+		`POST /m/infer q= host=gw/ user=u7 len=7 body={"b":2}`,
+	}
+	for i, w := range want {
+		if r := got[i]; r.Header.Get("X-Served-By") != "fast" || bodyOf(r) != w {
+			t.Errorf("answer %d by %s: %q, want %q", i, r.Header.Get("X-Served-By"), bodyOf(r), w)
+		}
+	}
+}
+
 // TestNotPicked: requests the fast loop must leave to net/http.
 func TestNotPicked(t *testing.T) {
 	_, addr, _, _ := startServer(t)
