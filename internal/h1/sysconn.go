@@ -20,14 +20,19 @@ import (
 // blocks, so the runtime need not know of it.
 type sysConn struct {
 	rc syscall.RawConn
-
-	// The buffer and result of the call in flight, so the functions
-	// handed to rc are made once, not per call.
-	p       []byte
-	n       int
-	errno   syscall.Errno
+	// A read and a write may run at once (net/http reads in the
+	// background while its handler writes): each has its own.
+	r, w    sysCall
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
+}
+
+// sysCall is the buffer and the result of a call in flight, kept here so
+// that the functions handed to the RawConn are made once, not per call.
+type sysCall struct {
+	p     []byte
+	n     int
+	errno syscall.Errno
 }
 
 // newSysConn returns raw I/O over nc, or nc itself when it is not a
@@ -50,10 +55,10 @@ func (c *sysConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.p, c.n, c.errno = p, 0, 0
+	c.r = sysCall{p: p}
 	err := c.rc.Read(c.readFn)
-	n, errno := c.n, c.errno
-	c.p = nil
+	n, errno := c.r.n, c.r.errno
+	c.r.p = nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -68,16 +73,16 @@ func (c *sysConn) Read(p []byte) (int, error) {
 // read is one attempt; false asks the poller to wait for readiness.
 func (c *sysConn) read(fd uintptr) bool {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.p[0])), uintptr(len(c.p)))
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.r.p[0])), uintptr(len(c.r.p)))
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
 			return false
 		case 0:
-			c.n = int(n)
+			c.r.n = int(n)
 		default:
-			c.errno = e
+			c.r.errno = e
 		}
 		return true
 	}
@@ -87,10 +92,10 @@ func (c *sysConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.p, c.n, c.errno = p, 0, 0
+	c.w = sysCall{p: p}
 	err := c.rc.Write(c.writeFn)
-	n, errno := c.n, c.errno
-	c.p = nil
+	n, errno := c.w.n, c.w.errno
+	c.w.p = nil
 	switch {
 	case errno != 0:
 		return n, os.NewSyscallError("write", errno)
@@ -100,11 +105,12 @@ func (c *sysConn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// write writes what is left of c.p; false asks the poller to wait until
-// the socket takes more.
+// write writes what is left of c.w.p; false asks the poller to wait
+// until the socket takes more.
 func (c *sysConn) write(fd uintptr) bool {
-	for c.n < len(c.p) {
-		rest := c.p[c.n:]
+	w := &c.w
+	for w.n < len(w.p) {
+		rest := w.p[w.n:]
 		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
 		switch e {
 		case syscall.EINTR:
@@ -112,9 +118,9 @@ func (c *sysConn) write(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		case 0:
-			c.n += int(n)
+			w.n += int(n)
 		default:
-			c.errno = e
+			w.errno = e
 			return true
 		}
 	}

@@ -1,0 +1,114 @@
+package h1
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// A write larger than the socket's buffers takes several raw writes, with
+// waits for the poller between them; every byte arrives, in order.
+func TestSysConnLargeWrite(t *testing.T) {
+	a, b := tcpPair(t)
+	rw := newSysConn(a)
+	if _, ok := rw.(*sysConn); !ok {
+		t.Fatalf("newSysConn(%T) = %T, want raw I/O", a, rw)
+	}
+	msg := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	done := make(chan error, 1)
+	go func() {
+		n, err := rw.Write(msg)
+		if err == nil && n != len(msg) {
+			err = io.ErrShortWrite
+		}
+		done <- err
+	}()
+	got, err := io.ReadAll(io.LimitReader(newSysConn(b), int64(len(msg))))
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("read %d bytes (%v), want the %d written", len(got), err, len(msg))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Reads wait for data, end in io.EOF when the peer closes, and honour the
+// connection's deadline; writes to a peer that is gone fail with the
+// system's error, which the client's retry recognises.
+func TestSysConnEOFDeadlineAndBrokenPeer(t *testing.T) {
+	a, b := tcpPair(t)
+	ra, rb := newSysConn(a), newSysConn(b)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		rb.Write([]byte("late"))
+		b.Close()
+	}()
+	buf := make([]byte, 16)
+	n, err := ra.Read(buf)
+	if err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read %q, %v; want %q", buf[:n], err, "late")
+	}
+	if _, err := ra.Read(buf); err != io.EOF {
+		t.Fatalf("read after the peer closed: %v, want io.EOF", err)
+	}
+
+	c, d := tcpPair(t)
+	rc := newSysConn(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := rc.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	d.(*net.TCPConn).SetLinger(0) // close with a reset
+	d.Close()
+	time.Sleep(10 * time.Millisecond)
+	var werr error
+	for range 10 { // the first write may still be taken
+		if _, werr = rc.Write([]byte("x")); werr != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !staleConn(werr) || !errors.Is(werr, syscall.ECONNRESET) && !errors.Is(werr, syscall.EPIPE) {
+		t.Fatalf("write to a reset peer: %v, want ECONNRESET or EPIPE", werr)
+	}
+}
+
+// Something that is not a socket keeps its own I/O.
+func TestSysConnPassesOthersThrough(t *testing.T) {
+	p, q := net.Pipe()
+	defer p.Close()
+	defer q.Close()
+	if rw := newSysConn(p); rw != p {
+		t.Fatalf("newSysConn(pipe) = %T, want the pipe itself", rw)
+	}
+}
