@@ -19,20 +19,22 @@ import (
 // (perf, bench/routing). A raw call on a non-blocking socket never
 // blocks, so the runtime need not know of it.
 type sysConn struct {
-	rc syscall.RawConn
 	// A read and a write may run at once (net/http reads in the
-	// background while its handler writes): each has its own.
-	r, w    sysCall
-	readFn  func(fd uintptr) bool
-	writeFn func(fd uintptr) bool
+	// background while its handler writes): each has its own state.
+	r, w sysCall
 }
 
-// sysCall is the buffer and the result of a call in flight, kept here so
-// that the functions handed to the RawConn are made once, not per call.
+// sysCall is one direction of a connection: the RawConn's wait, the
+// attempt handed to it, and the buffer and result of the call in flight,
+// kept here so that no function is made per call.
 type sysCall struct {
-	p     []byte
-	n     int
-	errno syscall.Errno
+	wait      func(func(fd uintptr) bool) error // the RawConn's Read or Write
+	attemptFn func(fd uintptr) bool             // attempt, made once
+	trap      uintptr                           // SYS_READ or SYS_WRITE
+	op        string
+	p         []byte
+	n         int
+	errno     syscall.Errno
 }
 
 // newSysConn returns raw I/O over nc, or nc itself when it is not a
@@ -46,83 +48,60 @@ func newSysConn(nc net.Conn) io.ReadWriter {
 	if err != nil {
 		return nc
 	}
-	c := &sysConn{rc: rc}
-	c.readFn, c.writeFn = c.read, c.write
+	c := &sysConn{
+		r: sysCall{wait: rc.Read, trap: syscall.SYS_READ, op: "read"},
+		w: sysCall{wait: rc.Write, trap: syscall.SYS_WRITE, op: "write"},
+	}
+	c.r.attemptFn, c.w.attemptFn = c.r.attempt, c.w.attempt
 	return c
 }
 
 func (c *sysConn) Read(p []byte) (int, error) {
+	n, err := c.r.do(p)
+	if err == nil && n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (c *sysConn) Write(p []byte) (int, error) { return c.w.do(p) }
+
+// do runs one call on p: attempts until one succeeds or fails, waiting in
+// the poller between them.
+func (sc *sysCall) do(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.r = sysCall{p: p}
-	err := c.rc.Read(c.readFn)
-	n, errno := c.r.n, c.r.errno
-	c.r.p = nil
-	switch {
-	case err != nil:
-		return 0, err
-	case errno != 0:
-		return 0, os.NewSyscallError("read", errno)
-	case n == 0:
-		return 0, io.EOF
+	sc.p, sc.n, sc.errno = p, 0, 0
+	err := sc.wait(sc.attemptFn)
+	n, errno := sc.n, sc.errno
+	sc.p = nil
+	if errno != 0 {
+		return n, os.NewSyscallError(sc.op, errno)
 	}
-	return n, nil
+	return n, err
 }
 
-// read is one attempt; false asks the poller to wait for readiness.
-func (c *sysConn) read(fd uintptr) bool {
+// attempt makes the system call until it is done (a read takes what
+// there is; a write all of p); false asks the poller to wait for
+// readiness.
+func (sc *sysCall) attempt(fd uintptr) bool {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.r.p[0])), uintptr(len(c.r.p)))
+		rest := sc.p[sc.n:]
+		n, _, e := syscall.RawSyscall(sc.trap, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
 			return false
 		case 0:
-			c.r.n = int(n)
+			sc.n += int(n)
+			if sc.trap == syscall.SYS_WRITE && sc.n < len(sc.p) {
+				continue
+			}
 		default:
-			c.r.errno = e
+			sc.errno = e
 		}
 		return true
 	}
-}
-
-func (c *sysConn) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	c.w = sysCall{p: p}
-	err := c.rc.Write(c.writeFn)
-	n, errno := c.w.n, c.w.errno
-	c.w.p = nil
-	switch {
-	case errno != 0:
-		return n, os.NewSyscallError("write", errno)
-	case err != nil:
-		return n, err
-	}
-	return n, nil
-}
-
-// write writes what is left of c.w.p; false asks the poller to wait
-// until the socket takes more.
-func (c *sysConn) write(fd uintptr) bool {
-	w := &c.w
-	for w.n < len(w.p) {
-		rest := w.p[w.n:]
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		case 0:
-			w.n += int(n)
-		default:
-			w.errno = e
-			return true
-		}
-	}
-	return true
 }
