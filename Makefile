@@ -27,6 +27,9 @@ vet:
 # 127.0.0.1:5432; .ci/run starts it when it is down).
 test: deps vet
 	$(GO) test -race -count=1 ./...
+	# internal/h1's raw socket I/O is off under the race detector (see
+	# newSysConn): its tests run once more without it.
+	$(GO) test -count=1 ./internal/h1
 
 # Retrain the example models with Debian's Python packages (installs them
 # when missing).

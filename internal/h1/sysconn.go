@@ -38,8 +38,20 @@ type sysCall struct {
 }
 
 // newSysConn returns raw I/O over nc, or nc itself when it is not a
-// socket the poller knows (a pipe in a test, a TLS connection).
+// socket the poller knows (a pipe in a test, a TLS connection) or when
+// built with the race detector: net.Conn's reads and writes tell the
+// detector that what one goroutine wrote before sending, another may
+// read after receiving; raw calls cannot, and tests that set state, then
+// send a request, would be reported as races.
 func newSysConn(nc net.Conn) io.ReadWriter {
+	if raceEnabled {
+		return nc
+	}
+	return rawIO(nc)
+}
+
+// rawIO is newSysConn whatever the build.
+func rawIO(nc net.Conn) io.ReadWriter {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nc

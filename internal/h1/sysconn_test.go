@@ -40,9 +40,9 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 // waits for the poller between them; every byte arrives, in order.
 func TestSysConnLargeWrite(t *testing.T) {
 	a, b := tcpPair(t)
-	rw := newSysConn(a)
+	rw := rawIO(a)
 	if _, ok := rw.(*sysConn); !ok {
-		t.Fatalf("newSysConn(%T) = %T, want raw I/O", a, rw)
+		t.Fatalf("rawIO(%T) = %T, want raw I/O", a, rw)
 	}
 	msg := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
 	done := make(chan error, 1)
@@ -53,7 +53,7 @@ func TestSysConnLargeWrite(t *testing.T) {
 		}
 		done <- err
 	}()
-	got, err := io.ReadAll(io.LimitReader(newSysConn(b), int64(len(msg))))
+	got, err := io.ReadAll(io.LimitReader(rawIO(b), int64(len(msg))))
 	if err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("read %d bytes (%v), want the %d written", len(got), err, len(msg))
 	}
@@ -67,7 +67,7 @@ func TestSysConnLargeWrite(t *testing.T) {
 // system's error, which the client's retry recognises.
 func TestSysConnEOFDeadlineAndBrokenPeer(t *testing.T) {
 	a, b := tcpPair(t)
-	ra, rb := newSysConn(a), newSysConn(b)
+	ra, rb := rawIO(a), rawIO(b)
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		rb.Write([]byte("late"))
@@ -83,7 +83,7 @@ func TestSysConnEOFDeadlineAndBrokenPeer(t *testing.T) {
 	}
 
 	c, d := tcpPair(t)
-	rc := newSysConn(c)
+	rc := rawIO(c)
 	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	if _, err := rc.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read past the deadline: %v, want os.ErrDeadlineExceeded", err)
@@ -108,7 +108,7 @@ func TestSysConnPassesOthersThrough(t *testing.T) {
 	p, q := net.Pipe()
 	defer p.Close()
 	defer q.Close()
-	if rw := newSysConn(p); rw != p {
-		t.Fatalf("newSysConn(pipe) = %T, want the pipe itself", rw)
+	if rw := rawIO(p); rw != p {
+		t.Fatalf("rawIO(pipe) = %T, want the pipe itself", rw)
 	}
 }
