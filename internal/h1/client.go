@@ -77,6 +77,33 @@ type conn struct {
 	// sat idle.
 	used      bool
 	idleSince time.Time
+	// fresh says the connection is new or came back to the pool less
+	// than a second ago (see send).
+	fresh bool
+}
+
+// send writes a request. With raw I/O it also waits for the answer to
+// begin (writeAwait), which spares the read that would find nothing yet;
+// the wait's own failure is left for that read to report. The wait sees
+// only what arrives after it began: anything the answer brings, but not
+// bytes a server sent unasked while the connection sat idle, so a
+// connection idle for long (a server may have written "408" and closed
+// it) is written to plainly.
+func (cn *conn) send(b []byte) error {
+	sc, ok := cn.rw.(*sysConn)
+	if !ok || cn.br.Buffered() > 0 || !cn.fresh {
+		_, err := cn.rw.Write(b)
+		return err
+	}
+	n, err := sc.writeAwait(b, nil)
+	if n == len(b) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = cn.rw.Write(b[n:])
+	return err
 }
 
 // headerLimit bounds an answer's status line and headers together.
@@ -148,7 +175,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, path, contentType stri
 	}
 
 	cn.wbuf = c.appendRequest(cn.wbuf[:0], path, contentType, body)
-	if _, err := cn.rw.Write(cn.wbuf); err != nil {
+	if err := cn.send(cn.wbuf); err != nil {
 		return Response{}, false, fmt.Errorf("writing the request: %w", err)
 	}
 	if _, err := cn.br.Peek(1); err != nil {
@@ -458,8 +485,9 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 	for len(c.idle) > 0 {
 		cn := c.idle[len(c.idle)-1]
 		c.idle = c.idle[:len(c.idle)-1]
-		if now.Sub(cn.idleSince) < timeout {
+		if idle := now.Sub(cn.idleSince); idle < timeout {
 			c.mu.Unlock()
+			cn.fresh = idle < time.Second
 			return cn, nil
 		}
 		cn.nc.Close()
@@ -471,7 +499,7 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	rw := newSysConn(nc)
-	return &conn{nc: nc, rw: rw, br: bufio.NewReaderSize(rw, 4096)}, nil
+	return &conn{nc: nc, rw: rw, br: bufio.NewReaderSize(rw, 4096), fresh: true}, nil
 }
 
 // put keeps cn for the next call, or closes it when enough are idle.

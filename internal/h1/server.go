@@ -266,6 +266,9 @@ func (s *Server) serveConn(c *serverConn) {
 		if close {
 			w.header.Set("Connection", "close")
 		}
+		// The answer is written alone, then the next request read: the
+		// client's writeAwait is no use here, since a pipelined request
+		// may arrive before the wait begins and would not wake it.
 		if _, err := c.rw.Write(w.appendResponse(req)); err != nil || close {
 			return
 		}

@@ -22,6 +22,10 @@ type sysConn struct {
 	// A read and a write may run at once (net/http reads in the
 	// background while its handler writes): each has its own state.
 	r, w sysCall
+	// wa is writeAwait's call: a write made inside a wait for reading.
+	wa         sysCall
+	waWritten  bool        // the write was tried: the next attempt ends the wait
+	afterWrite func() bool // see writeAwait
 }
 
 // sysCall is one direction of a connection: the RawConn's wait, the
@@ -64,8 +68,40 @@ func rawIO(nc net.Conn) io.ReadWriter {
 		r: sysCall{wait: rc.Read, trap: syscall.SYS_READ, op: "read"},
 		w: sysCall{wait: rc.Write, trap: syscall.SYS_WRITE, op: "write"},
 	}
-	c.r.attemptFn, c.w.attemptFn = c.r.attempt, c.w.attempt
+	c.wa = sysCall{wait: rc.Read, trap: syscall.SYS_WRITE, op: "write"}
+	c.r.attemptFn, c.w.attemptFn, c.wa.attemptFn = c.r.attempt, c.w.attempt, c.writeThenWait
 	return c
+}
+
+// writeAwait writes p, then waits until the connection has something to
+// read, in one wait of the poller, and returns how much of p it wrote.
+// Writing a request and then reading its answer costs a read that finds
+// nothing (EAGAIN) before the wait; the poller forgets a readiness it saw
+// before a wait begins, so that read cannot simply be skipped, but a
+// write made after the wait began cannot be answered too early to be
+// seen. afterWrite, when not nil, runs once p is written; false ends
+// without waiting. n < len(p) means the socket did not take all of p at
+// once, or failed (err): the caller writes the rest, or gives up. An
+// error with all of p written is the wait's: a deadline, a closed
+// connection; the next read reports it too.
+func (c *sysConn) writeAwait(p []byte, afterWrite func() bool) (int, error) {
+	c.waWritten, c.afterWrite = false, afterWrite
+	n, err := c.wa.do(p)
+	c.afterWrite = nil
+	return n, err
+}
+
+// writeThenWait is writeAwait's attempt: the first writes, and asks to
+// wait for reading; the next, after the wait, ends it.
+func (c *sysConn) writeThenWait(fd uintptr) bool {
+	if c.waWritten {
+		return true
+	}
+	c.waWritten = true
+	if !c.wa.attempt(fd) || c.wa.errno != 0 {
+		return true // the socket took part of p, or failed
+	}
+	return c.afterWrite != nil && !c.afterWrite()
 }
 
 func (c *sysConn) Read(p []byte) (int, error) {

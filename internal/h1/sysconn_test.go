@@ -112,3 +112,64 @@ func TestSysConnPassesOthersThrough(t *testing.T) {
 		t.Fatalf("rawIO(pipe) = %T, want the pipe itself", rw)
 	}
 }
+
+// writeAwait writes, then returns once there is something to read: an
+// answer that comes at once is not missed, afterWrite can end it without
+// waiting, and a write the socket does not take whole is left to the
+// caller.
+func TestWriteAwait(t *testing.T) {
+	a, b := tcpPair(t)
+	sa := rawIO(a).(*sysConn)
+	go func() { // the peer answers each line it reads
+		br := make([]byte, 64)
+		for {
+			n, err := b.Read(br)
+			if err != nil {
+				return
+			}
+			if bytes.HasPrefix(br[:n], []byte("ping")) {
+				b.Write([]byte("pong"))
+			}
+		}
+	}()
+	a.SetDeadline(time.Now().Add(5 * time.Second))
+	for i := range 50 { // answers arrive while, or before, the wait begins
+		if n, err := sa.writeAwait([]byte("ping"), nil); n != 4 || err != nil {
+			t.Fatalf("round %d: wrote %d, %v", i, n, err)
+		}
+		buf := make([]byte, 8)
+		if n, err := sa.Read(buf); string(buf[:n]) != "pong" || err != nil {
+			t.Fatalf("round %d: read %q, %v", i, buf[:n], err)
+		}
+	}
+
+	// afterWrite false: back at once, nothing to read yet.
+	start := time.Now()
+	n, err := sa.writeAwait([]byte("quiet"), func() bool { return false })
+	if n != 5 || err != nil || time.Since(start) > time.Second {
+		t.Fatalf("afterWrite false: wrote %d, %v after %v", n, err, time.Since(start))
+	}
+
+	// A wait that nothing ends runs into the deadline, the write made.
+	a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if n, err := sa.writeAwait([]byte("quiet"), nil); n != 5 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("unanswered: wrote %d, %v; want 5 and the deadline", n, err)
+	}
+}
+
+// A write too large for the socket's buffers comes back part written,
+// without an error, for the caller to finish.
+func TestWriteAwaitPartial(t *testing.T) {
+	a, b := tcpPair(t)
+	sa := rawIO(a).(*sysConn)
+	a.SetDeadline(time.Now().Add(5 * time.Second))
+	msg := bytes.Repeat([]byte("x"), 16<<20)
+	n, err := sa.writeAwait(msg, nil)
+	if err != nil || n <= 0 || n >= len(msg) {
+		t.Fatalf("wrote %d of %d, %v; want part, no error", n, len(msg), err)
+	}
+	go io.Copy(io.Discard, b)
+	if m, err := sa.Write(msg[n:]); err != nil || n+m != len(msg) {
+		t.Fatalf("the rest: %d, %v", m, err)
+	}
+}
