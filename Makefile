@@ -28,8 +28,8 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 ./...
 	# internal/h1's raw socket I/O is off under the race detector (see
-	# newSysConn): its tests run once more without it.
-	$(GO) test -count=1 ./internal/h1
+	# newSysConn): the tests of the hot path run once more without it.
+	$(GO) test -count=1 ./internal/h1 ./internal/runtime/remote ./internal/serving
 
 # Retrain the example models with Debian's Python packages (installs them
 # when missing).
