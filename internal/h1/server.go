@@ -32,7 +32,9 @@ import (
 // for are bounded by their own timeouts.
 //
 // A picked request's body is read whole before the handler runs and is
-// valid until the handler returns.
+// valid until the handler returns; the request itself, its URL and its
+// header are reused for the connection's next request, so a handler must
+// not keep them past its return either.
 //
 // A picked request is HTTP/1.1 with a body of known length (no chunked
 // body, no Expect: 100-continue, no upgrade) whose head fits the read
@@ -72,7 +74,7 @@ type Server struct {
 // serverConn is one connection served here.
 type serverConn struct {
 	nc net.Conn
-	rw io.ReadWriter // nc's reads and writes, as raw system calls
+	rw io.ReadWriter // nc's reads and writes, as raw system calls where it can (newSysConn)
 	br *bufio.Reader
 	// idle says the connection waits for a request; Shutdown closes
 	// those at once and lets the others finish theirs.
