@@ -226,30 +226,45 @@ func (d *decoder) object(keys []string, member func(key string) error) error {
 		}
 		return fmt.Errorf("want an object, not %s", kindOf(c))
 	}
+	var seen uint8
+	if err := d.members(keys, &seen, nil, member); err != nil {
+		return err
+	}
+	if !d.atEnd() {
+		return d.fail()
+	}
+	return nil
+}
+
+// members reads an object's members, the scanner at its '{', calling
+// member for each key, one of keys or "" for others, with the scanner at
+// its value; seen records the keys met. at, when not nil, says where the
+// object is in the errors of its keys (a duplicate) and of member;
+// errors of the JSON itself go out as they are. The functions do not
+// escape, so a caller's closures cost no allocation.
+func (d *decoder) members(keys []string, seen *uint8, at func(error) error, member func(key string) error) error {
 	if err := d.open(); err != nil {
 		return err
 	}
-	var seen uint8
 	for first := true; ; first = false {
 		key, plain, ok, err := d.member(first)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			break
+			return nil
 		}
-		k, err := matchKey(key, plain, keys, &seen)
+		k, err := matchKey(key, plain, keys, seen)
+		if err == nil {
+			err = member(k)
+		}
+		if err != nil && at != nil {
+			err = at(err)
+		}
 		if err != nil {
 			return err
 		}
-		if err := member(k); err != nil {
-			return err
-		}
 	}
-	if !d.atEnd() {
-		return d.fail()
-	}
-	return nil
 }
 
 // optString reads a string, or null for none.
@@ -365,53 +380,39 @@ func (d *decoder) tensors(role string, pending []pendingTensor) ([]pendingTensor
 
 // tensor reads one tensor's object, the i-th of role.
 func (d *decoder) tensor(in *pendingTensor, role string, i int) error {
-	if err := d.open(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, plain, ok, err := d.member(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		k, err := matchKey(key, plain, tensorKeys, &in.keys)
-		switch {
-		case err != nil:
-		case k == "name":
+	at := func(err error) error { return fmt.Errorf("%s[%d]: %w", role, i, err) }
+	err := d.members(tensorKeys, &in.keys, at, func(k string) (err error) {
+		switch k {
+		case "name":
 			in.Name, err = d.optString("name")
-		case k == "shape":
+		case "shape":
 			in.Shape, err = d.shape()
 			in.hasShape = true
-		case k == "datatype":
+		case "datatype":
 			in.Datatype, err = d.datatype()
 			in.hasDatatype = true
-		case k == "parameters":
+		case "parameters":
 			_, err = d.parameters(false)
-		case k == "data":
+		case "data":
 			in.hasData = true
 			if in.hasShape && in.hasDatatype {
-				err = d.tensorData(in)
-				break
+				return d.tensorData(in)
 			}
 			in.waiting, in.dataAt, in.dataDepth = true, d.pos, d.depth
 			err = d.skip()
 		default:
 			err = d.skip()
 		}
-		if err != nil {
-			return fmt.Errorf("%s[%d]: %w", role, i, err)
-		}
-	}
-	if !in.waiting {
-		return nil
+		return err
+	})
+	if err != nil || !in.waiting {
+		return err
 	}
 	// The data came before its datatype or shape: go back and read it (it
 	// is valid JSON, just skipped), then return to the end of the object.
 	end, depth := d.pos, d.depth
 	d.pos, d.depth = in.dataAt, in.dataDepth
-	err := d.tensorData(in)
+	err = d.tensorData(in)
 	d.pos, d.depth = end, depth
 	return err
 }
@@ -725,32 +726,23 @@ func (d *decoder) outputs() ([]string, error) {
 
 // output reads one requested output's object and returns its name.
 func (d *decoder) output(i int) (name string, err error) {
-	if err := d.open(); err != nil {
-		return "", err
-	}
 	var seen uint8
-	for first := true; ; first = false {
-		key, plain, ok, err := d.member(first)
-		if err != nil {
-			return "", err
-		}
-		if !ok {
-			return name, nil
-		}
-		k, err := matchKey(key, plain, outputKeys, &seen)
-		switch {
-		case err != nil:
-		case k == "name":
+	at := func(err error) error { return fmt.Errorf("outputs[%d]: %w", i, err) }
+	err = d.members(outputKeys, &seen, at, func(k string) (err error) {
+		switch k {
+		case "name":
 			name, err = d.optString("name")
-		case k == "parameters":
+		case "parameters":
 			_, err = d.parameters(false)
 		default:
 			err = d.skip()
 		}
-		if err != nil {
-			return "", fmt.Errorf("outputs[%d]: %w", i, err)
-		}
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
+	return name, nil
 }
 
 // check says what makes a read tensor (of role inputs or outputs)
