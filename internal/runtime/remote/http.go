@@ -61,10 +61,6 @@ type httpBackend struct {
 	fast *h1.Client
 }
 
-// boundsInfer reports whether infer bounds its calls by the version's
-// timeout itself: the fast client does, with its connection's deadline.
-func (b *httpBackend) boundsInfer() bool { return b.fast != nil }
-
 func newHTTPBackend(t target, timeout time.Duration) *httpBackend {
 	b := &httpBackend{t: t, inferURL: t.base + "/infer", readyURL: t.base + "/ready"}
 	u, err := url.Parse(b.inferURL)

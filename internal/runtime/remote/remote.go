@@ -58,6 +58,9 @@ type Predictor struct {
 	b       backend
 	addr    string // HOST:PORT, for errors
 	timeout time.Duration
+	// selfTimed says b's infer bounds its calls by timeout itself (the h1
+	// client's connection deadline), so Predict starts no timer per call.
+	selfTimed bool
 	// sig is the signature: the version's own, else the server's metadata
 	// once fetched; nil while unknown.
 	sig atomic.Pointer[signature]
@@ -101,7 +104,8 @@ func Open(ctx context.Context, v slipway.Version) (*Predictor, error) {
 	p := &Predictor{addr: t.host, timeout: timeout}
 	switch t.scheme {
 	case "http", "https":
-		p.b = newHTTPBackend(t, timeout)
+		hb := newHTTPBackend(t, timeout)
+		p.b, p.selfTimed = hb, hb.fast != nil
 	default:
 		if p.b, err = newGRPCBackend(t); err != nil {
 			return nil, &runtime.BackendError{Backend: t.host, Err: err}
@@ -241,7 +245,7 @@ func (p *Predictor) Predict(ctx context.Context, inputs []runtime.Tensor) ([]run
 	// The call's own timer, unless the backend bounds the call without
 	// one (a timer per request is a measurable share of a routed call).
 	callCtx := ctx
-	if b, ok := p.b.(interface{ boundsInfer() bool }); !ok || !b.boundsInfer() {
+	if !p.selfTimed {
 		var cancel context.CancelFunc
 		callCtx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
