@@ -6,7 +6,8 @@
 # shadow). See README.md.
 #
 # Knobs (environment): DURATION seconds per load point (12), WARMUP (3),
-# CONCURRENCY ("16 64"), ISO_DURATION seconds per isolation point (10),
+# CONCURRENCY ("16 64"), ROUNDS slipway/nginx pairs per concurrency, run
+# slipway-nginx-nginx-slipway-… (2), ISO_DURATION seconds per isolation point (10),
 # ISO_ROUNDS mirror-off/on pairs for slipway, run off-on-on-off (2),
 # ISO_CONCURRENCY (16), ISO_PRIMARY_DELAY and ISO_SHADOW_DELAY the backends'
 # delays in the isolation experiment (1ms, 10ms), ISO_NGINX=0 to skip
@@ -28,6 +29,7 @@ cd "$root"
 DURATION=${DURATION:-12}
 WARMUP=${WARMUP:-3}
 CONCURRENCY=${CONCURRENCY:-"16 64"}
+ROUNDS=${ROUNDS:-2}
 ISO_DURATION=${ISO_DURATION:-8}
 ISO_ROUNDS=${ISO_ROUNDS:-2}
 ISO_CONCURRENCY=${ISO_CONCURRENCY:-16}
@@ -308,9 +310,17 @@ warm "$nurl"
 wait_drain shadow
 
 for c in $CONCURRENCY; do
-	log "concurrency $c, $ROWS rows, $DURATION s each, $THREADS wrk threads"
-	measure "slipway,$c" slipway "$surl" "$c" "$DURATION"
-	measure "nginx,$c" nginx "$nurl" "$c" "$DURATION"
+	log "concurrency $c, $ROWS rows, $DURATION s each, $THREADS wrk threads, $ROUNDS round(s)"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		# slipway, nginx, nginx, slipway, …: a drift in the machine's
+		# speed (nginx's own CPU per request has moved by a quarter
+		# between runs) hits both routers alike.
+		if ((r % 2)); then order="slipway nginx"; else order="nginx slipway"; fi
+		for s in $order; do
+			[[ $s == slipway ]] && u=$surl || u=$nurl
+			measure "$s,$c,$r" "$s" "$u" "$c" "$DURATION"
+		done
+	done
 done
 
 log "shadow isolation: primary p ($ISO_PRIMARY_DELAY), shadow slow ($ISO_SHADOW_DELAY), concurrency $ISO_CONCURRENCY, $ISO_DURATION s each"
@@ -343,6 +353,12 @@ service_p=$(service_ms p)
 service_slow=$(service_ms slow)
 
 # --- report ------------------------------------------------------------------------
+# mean ROUTER CONCURRENCY FIELD: the field's mean over the rounds.
+mean() {
+	local r t=0
+	for ((r = 1; r <= ROUNDS; r++)); do t=$(awk -v t="$t" -v v="${R[$1,$2,$r,$3]}" 'BEGIN {print t + v}'); done
+	awk -v t="$t" -v n="$ROUNDS" 'BEGIN {printf "%.0f", t / n}'
+}
 # mean_p99 ROUTER MIRROR: mean of the p99s of the isolation points.
 mean_p99() {
 	local k s=0 n=0
@@ -394,26 +410,35 @@ report=$RESULTS/$date.md
 	echo "  the router when the load ended included); slipway's own counts of its copies are from"
 	echo "  slipway_mirror_requests_total on /metrics: sent, dropped on its full shadow queue, failed"
 	echo
-	echo "| router | concurrency | req/s | p50 | p99 | p99.9 | errors | a / mirrored | slipway's copies sent / dropped / failed | router CPU | router CPU/req | backends CPU | wrk CPU | other CPU |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| router | concurrency | round | req/s | p50 | p99 | p99.9 | errors | a / mirrored | slipway's copies sent / dropped / failed | router CPU | router CPU/req | backends CPU | wrk CPU | other CPU |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for c in $CONCURRENCY; do
-		for s in slipway nginx; do
-			k=$s,$c
-			printf '| %s | %s%s | %.0f | %s ms | %s ms | %s ms | %s | %s %% / %s %% | %s | %s | %s µs | %s | %s | %s |\n' "$s" "$c" "$(mark "$k")" "${R[$k,rps]}" \
-				"$(ms "${R[$k,p50_us]}")" "$(ms "${R[$k,p99_us]}")" "$(ms "${R[$k,p999_us]}")" "${R[$k,errors]}" \
-				"${R[$k,a_pct]}" "${R[$k,mirror_pct]}" "${R[$k,mirror_slipway]}" "${R[$k,router_cpu]}" "${R[$k,cpu_per_req]}" \
-				"${R[$k,backend_cpu]}" "${R[$k,wrk_cpu]}" "${R[$k,other_cpu]}"
+		for ((r = 1; r <= ROUNDS; r++)); do
+			for s in slipway nginx; do
+				k=$s,$c,$r
+				printf '| %s | %s | %s%s | %.0f | %s ms | %s ms | %s ms | %s | %s %% / %s %% | %s | %s | %s µs | %s | %s | %s |\n' "$s" "$c" "$r" "$(mark "$k")" "${R[$k,rps]}" \
+					"$(ms "${R[$k,p50_us]}")" "$(ms "${R[$k,p99_us]}")" "$(ms "${R[$k,p999_us]}")" "${R[$k,errors]}" \
+					"${R[$k,a_pct]}" "${R[$k,mirror_pct]}" "${R[$k,mirror_slipway]}" "${R[$k,router_cpu]}" "${R[$k,cpu_per_req]}" \
+					"${R[$k,backend_cpu]}" "${R[$k,wrk_cpu]}" "${R[$k,other_cpu]}"
+			done
 		done
 	done
 	echo
 	echo "## Against the targets"
 	echo
-	echo "| concurrency | slipway / nginx throughput (target ≥ 1) | slipway / nginx p99 (target ≤ 1) |"
-	echo "| ---: | ---: | ---: |"
+	echo "Means over the $ROUNDS round(s) of each router; each round's own ratio after them."
+	echo
+	echo "| concurrency | slipway / nginx throughput (target ≥ 1) | per round | slipway / nginx p99 (target ≤ 1) | per round |"
+	echo "| ---: | ---: | ---: | ---: | ---: |"
 	for c in $CONCURRENCY; do
-		tr=$(ratio "${R[slipway,$c,rps]}" "${R[nginx,$c,rps]}")
-		lr=$(ratio "${R[slipway,$c,p99_us]}" "${R[nginx,$c,p99_us]}")
-		echo "| $c | ${tr}× ($(verdict "$tr" ">=" 1)) | ${lr} ($(verdict "$lr" "<=" 1)) |"
+		tr=$(ratio "$(mean slipway "$c" rps)" "$(mean nginx "$c" rps)")
+		lr=$(ratio "$(mean slipway "$c" p99_us)" "$(mean nginx "$c" p99_us)")
+		trs=() lrs=()
+		for ((r = 1; r <= ROUNDS; r++)); do
+			trs+=("$(ratio "${R[slipway,$c,$r,rps]}" "${R[nginx,$c,$r,rps]}")")
+			lrs+=("$(ratio "${R[slipway,$c,$r,p99_us]}" "${R[nginx,$c,$r,p99_us]}")")
+		done
+		echo "| $c | ${tr}× ($(verdict "$tr" ">=" 1)) | ${trs[*]} | ${lr} ($(verdict "$lr" "<=" 1)) | ${lrs[*]} |"
 	done
 	echo
 	echo "## Shadow isolation"
