@@ -95,11 +95,23 @@ type jsonError struct {
 // no reflection, and the answer is decoded from a pooled buffer into
 // memory of its own.
 func (b *httpBackend) infer(ctx context.Context, inputs []runtime.Tensor, outputs []string) ([]runtime.Tensor, error) {
-	// The request body is not pooled: net/http's transport may still read
-	// it after the call returns.
-	body, err := oip.AppendJSONRequest(make([]byte, 0, requestSize(inputs)), inputs, outputs)
+	// The request body is pooled only for h1, which is done with it when
+	// Post returns; net/http's transport may still read it after.
+	var req *bodyBuf
+	var dst []byte
+	if b.fast != nil {
+		req = bufs.Get().(*bodyBuf)
+		dst = req.b[:0]
+	} else {
+		dst = make([]byte, 0, requestSize(inputs))
+	}
+	body, err := oip.AppendJSONRequest(dst, inputs, outputs)
 	if err != nil {
 		return nil, &runtime.InputError{Msg: fmt.Sprintf("cannot encode as JSON: %v", err)}
+	}
+	if req != nil {
+		req.b = body
+		defer putBuf(req)
 	}
 	buf := bufs.Get().(*bodyBuf)
 	defer putBuf(buf)
@@ -136,7 +148,8 @@ func (b *httpBackend) postFast(ctx context.Context, body []byte, buf *bodyBuf) (
 	}
 	buf.b = r.Body
 	if r.Location != "" && redirectStatus(r.Status) {
-		return b.post(ctx, body, buf)
+		// net/http may read the body after returning: not the pooled one.
+		return b.post(ctx, bytes.Clone(body), buf)
 	}
 	return b.answer(http.MethodPost, b.inferPath, r.Status, r.Body)
 }
