@@ -188,19 +188,32 @@ type joined struct {
 	labelProb float64
 }
 
-// pending is one slot of a join shard's ring.
+// maxInlineID is the longest request id a slot holds itself: generated
+// ids are 32 hex digits, UUIDs 36. Longer ones are kept aside (long).
+const maxInlineID = 40
+
+// longID marks a slot whose id is in its shard's long map.
+const longID = 0xFF
+
+// pending is one slot of a join shard's ring. It holds no pointers: a full
+// table (100,000 slots by default) is most of a busy server's live heap,
+// and memory without pointers is not scanned by the garbage collector.
+// The model, version and segment are an index into the shard's labels;
+// what does not fit (a long id, class probabilities) is kept aside.
 type pending struct {
-	key     joinKey
-	hash    uint64 // of key
-	version string
-	segment string
-	at      int64 // when it was recorded, Unix nanoseconds
-	live    bool  // still in the index
-	kind    predKind
-	score   float64
-	class   int
-	probs   []float64 // for predProbs; capacity reused across turns of the ring
+	hash   uint64 // of the key
+	at     int64  // when it was recorded, Unix nanoseconds
+	score  float64
+	class  int
+	labels uint32 // the shard's labels[labels]
+	live   bool   // still in the index
+	kind   predKind
+	idLen  uint8 // the id's length in id, or longID
+	id     [maxInlineID]byte
 }
+
+// labelSet is what names a prediction's series.
+type labelSet struct{ model, version, segment string }
 
 // Join table sharding: tables of at least 2×joinShardSize predictions are
 // split into up to maxJoinShards shards by a hash of the request id, so
@@ -231,6 +244,14 @@ type joinShard struct {
 	slots []pending        // grows to size, then reused oldest first
 	size  int
 	next  int // the slot to fill next
+	// labels are the label sets of the slots, few (models × versions ×
+	// segments), looked up in labelIndex.
+	labels     []labelSet
+	labelIndex map[labelSet]uint32
+	long       map[int32]string // ids over maxInlineID, by slot
+	// probs holds class probabilities by slot, made at the first
+	// prediction that has them; a slot reuses its slice's capacity.
+	probs [][]float64
 }
 
 func newJoinTable(size int, ttl time.Duration) *joinTable {
@@ -243,6 +264,8 @@ func newJoinTable(size int, ttl time.Duration) *joinTable {
 			sh.size++
 		}
 		sh.index = make(map[uint64]int32)
+		sh.labelIndex = make(map[labelSet]uint32)
+		sh.long = make(map[int32]string)
 	}
 	return t
 }
@@ -274,15 +297,51 @@ func (t *joinTable) put(k joinKey, version, segment string, at int64, row *rowPr
 	if p.live {
 		delete(sh.index, p.hash)
 	}
-	p.key, p.hash, p.version, p.segment, p.at, p.live = k, h, version, segment, at, true
-	p.kind, p.score, p.class = row.kind, row.score, row.class
-	p.probs = p.probs[:0]
+	if p.idLen == longID {
+		delete(sh.long, int32(pos))
+	}
+	*p = pending{hash: h, at: at, live: true, labels: sh.label(labelSet{k.model, version, segment}),
+		kind: row.kind, score: row.score, class: row.class}
+	if len(k.id) <= maxInlineID {
+		p.idLen = uint8(copy(p.id[:], k.id))
+	} else {
+		p.idLen = longID
+		sh.long[int32(pos)] = k.id
+	}
 	if row.kind == predProbs {
-		for j := range row.k {
-			p.probs = append(p.probs, row.probs.at(j))
+		if sh.probs == nil {
+			sh.probs = make([][]float64, sh.size)
 		}
+		probs := sh.probs[pos][:0]
+		for j := range row.k {
+			probs = append(probs, row.probs.at(j))
+		}
+		sh.probs[pos] = probs
 	}
 	sh.index[h] = int32(pos)
+}
+
+// label returns the index of ls in the shard's labels, adding it.
+func (sh *joinShard) label(ls labelSet) uint32 {
+	if i, ok := sh.labelIndex[ls]; ok {
+		return i
+	}
+	i := uint32(len(sh.labels))
+	sh.labels = append(sh.labels, ls)
+	sh.labelIndex[ls] = i
+	return i
+}
+
+// holds reports whether the slot at pos holds key k.
+func (sh *joinShard) holds(pos int32, k joinKey) bool {
+	p := &sh.slots[pos]
+	if sh.labels[p.labels].model != k.model {
+		return false
+	}
+	if p.idLen == longID {
+		return sh.long[pos] == k.id
+	}
+	return string(p.id[:p.idLen]) == k.id
 }
 
 // grow adds a slot, doubling the capacity up to the shard's size and never
@@ -304,19 +363,21 @@ func (t *joinTable) take(k joinKey, now int64, label *float64) (joined, JoinStat
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	pos, ok := sh.index[h]
-	if !ok || sh.slots[pos].key != k {
+	if !ok || !sh.holds(pos, k) {
 		return joined{}, Unmatched
 	}
 	delete(sh.index, h)
 	p := &sh.slots[pos]
 	p.live = false
-	j := joined{version: p.version, segment: p.segment, kind: p.kind, score: p.score, class: p.class}
+	ls := sh.labels[p.labels]
+	j := joined{version: ls.version, segment: ls.segment, kind: p.kind, score: p.score, class: p.class}
 	if now-p.at > t.ttl {
 		return j, Expired
 	}
 	if label != nil && p.kind == predProbs {
-		if y := *label; y >= 0 && y < float64(len(p.probs)) && y == math.Trunc(y) {
-			j.labelProb = p.probs[int(y)]
+		probs := sh.probs[pos]
+		if y := *label; y >= 0 && y < float64(len(probs)) && y == math.Trunc(y) {
+			j.labelProb = probs[int(y)]
 		}
 	}
 	return j, Joined

@@ -19,7 +19,9 @@
 // about 2.3 MB for an hour of 10-second buckets (BenchmarkMemoryPerVersionHour);
 // the figure grows with the spread of the values, not with the rate. The
 // join table that waits for feedback is bounded by Config.JoinSize (about
-// 200 bytes per prediction, plus the request id). The number of series is
+// 100 bytes per prediction, request ids up to 40 bytes included, none of
+// it scanned by the garbage collector: 21 → 13 MB of live heap and 1.2 →
+// 0.8 µs of GC per routed request in bench/routing's setup). The number of series is
 // not bounded: models × versions is small, and Forget drops a series.
 //
 // The gateway calls Record on every request. Record takes no lock shared by
