@@ -248,6 +248,7 @@ type joinShard struct {
 	// segments), looked up in labelIndex.
 	labels     []labelSet
 	labelIndex map[labelSet]uint32
+	lastLabel  uint32 // the last put's labels: most puts repeat them
 	long       map[int32]string // ids over maxInlineID, by slot
 	// probs holds class probabilities by slot, made at the first
 	// prediction that has them; a slot reuses its slice's capacity.
@@ -323,12 +324,16 @@ func (t *joinTable) put(k joinKey, version, segment string, at int64, row *rowPr
 
 // label returns the index of ls in the shard's labels, adding it.
 func (sh *joinShard) label(ls labelSet) uint32 {
-	if i, ok := sh.labelIndex[ls]; ok {
-		return i
+	if int(sh.lastLabel) < len(sh.labels) && sh.labels[sh.lastLabel] == ls {
+		return sh.lastLabel
 	}
-	i := uint32(len(sh.labels))
-	sh.labels = append(sh.labels, ls)
-	sh.labelIndex[ls] = i
+	i, ok := sh.labelIndex[ls]
+	if !ok {
+		i = uint32(len(sh.labels))
+		sh.labels = append(sh.labels, ls)
+		sh.labelIndex[ls] = i
+	}
+	sh.lastLabel = i
 	return i
 }
 
