@@ -6,7 +6,7 @@
 # shadow). See README.md.
 #
 # Knobs (environment): DURATION seconds per load point (12), WARMUP (3),
-# CONCURRENCY ("16 64"), ROUNDS slipway/nginx pairs per concurrency, run
+# CONCURRENCY ("16 64"; empty: isolation only), ROUNDS slipway/nginx pairs per concurrency, run
 # slipway-nginx-nginx-slipway-… (2), ISO_DURATION seconds per isolation point (10),
 # ISO_ROUNDS mirror-off/on pairs for slipway, run off-on-on-off (2),
 # ISO_CONCURRENCY (16), ISO_PRIMARY_DELAY and ISO_SHADOW_DELAY the backends'
@@ -28,7 +28,7 @@ cd "$root"
 
 DURATION=${DURATION:-12}
 WARMUP=${WARMUP:-3}
-CONCURRENCY=${CONCURRENCY:-"16 64"}
+CONCURRENCY=${CONCURRENCY-"16 64"} # empty: the isolation experiment alone
 ROUNDS=${ROUNDS:-2}
 ISO_DURATION=${ISO_DURATION:-8}
 ISO_ROUNDS=${ISO_ROUNDS:-2}
@@ -410,36 +410,40 @@ report=$RESULTS/$date.md
 	echo "  the router when the load ended included); slipway's own counts of its copies are from"
 	echo "  slipway_mirror_requests_total on /metrics: sent, dropped on its full shadow queue, failed"
 	echo
-	echo "| router | concurrency | round | req/s | p50 | p99 | p99.9 | errors | a / mirrored | slipway's copies sent / dropped / failed | router CPU | router CPU/req | backends CPU | wrk CPU | other CPU |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	for c in $CONCURRENCY; do
-		for ((r = 1; r <= ROUNDS; r++)); do
-			for s in slipway nginx; do
-				k=$s,$c,$r
-				printf '| %s | %s | %s%s | %.0f | %s ms | %s ms | %s ms | %s | %s %% / %s %% | %s | %s | %s µs | %s | %s | %s |\n' "$s" "$c" "$r" "$(mark "$k")" "${R[$k,rps]}" \
-					"$(ms "${R[$k,p50_us]}")" "$(ms "${R[$k,p99_us]}")" "$(ms "${R[$k,p999_us]}")" "${R[$k,errors]}" \
-					"${R[$k,a_pct]}" "${R[$k,mirror_pct]}" "${R[$k,mirror_slipway]}" "${R[$k,router_cpu]}" "${R[$k,cpu_per_req]}" \
-					"${R[$k,backend_cpu]}" "${R[$k,wrk_cpu]}" "${R[$k,other_cpu]}"
+	if [[ -z $CONCURRENCY ]]; then
+		echo "(CONCURRENCY empty: the isolation experiment alone.)"
+	else
+		echo "| router | concurrency | round | req/s | p50 | p99 | p99.9 | errors | a / mirrored | slipway's copies sent / dropped / failed | router CPU | router CPU/req | backends CPU | wrk CPU | other CPU |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for c in $CONCURRENCY; do
+			for ((r = 1; r <= ROUNDS; r++)); do
+				for s in slipway nginx; do
+					k=$s,$c,$r
+					printf '| %s | %s | %s%s | %.0f | %s ms | %s ms | %s ms | %s | %s %% / %s %% | %s | %s | %s µs | %s | %s | %s |\n' "$s" "$c" "$r" "$(mark "$k")" "${R[$k,rps]}" \
+						"$(ms "${R[$k,p50_us]}")" "$(ms "${R[$k,p99_us]}")" "$(ms "${R[$k,p999_us]}")" "${R[$k,errors]}" \
+						"${R[$k,a_pct]}" "${R[$k,mirror_pct]}" "${R[$k,mirror_slipway]}" "${R[$k,router_cpu]}" "${R[$k,cpu_per_req]}" \
+						"${R[$k,backend_cpu]}" "${R[$k,wrk_cpu]}" "${R[$k,other_cpu]}"
+				done
 			done
 		done
-	done
-	echo
-	echo "## Against the targets"
-	echo
-	echo "Means over the $ROUNDS round(s) of each router; each round's own ratio after them."
-	echo
-	echo "| concurrency | slipway / nginx throughput (target ≥ 1) | per round | slipway / nginx p99 (target ≤ 1) | per round |"
-	echo "| ---: | ---: | ---: | ---: | ---: |"
-	for c in $CONCURRENCY; do
-		tr=$(ratio "$(mean slipway "$c" rps)" "$(mean nginx "$c" rps)")
-		lr=$(ratio "$(mean slipway "$c" p99_us)" "$(mean nginx "$c" p99_us)")
-		trs=() lrs=()
-		for ((r = 1; r <= ROUNDS; r++)); do
-			trs+=("$(ratio "${R[slipway,$c,$r,rps]}" "${R[nginx,$c,$r,rps]}")")
-			lrs+=("$(ratio "${R[slipway,$c,$r,p99_us]}" "${R[nginx,$c,$r,p99_us]}")")
+		echo
+		echo "## Against the targets"
+		echo
+		echo "Means over the $ROUNDS round(s) of each router; each round's own ratio after them."
+		echo
+		echo "| concurrency | slipway / nginx throughput (target ≥ 1) | per round | slipway / nginx p99 (target ≤ 1) | per round |"
+		echo "| ---: | ---: | ---: | ---: | ---: |"
+		for c in $CONCURRENCY; do
+			tr=$(ratio "$(mean slipway "$c" rps)" "$(mean nginx "$c" rps)")
+			lr=$(ratio "$(mean slipway "$c" p99_us)" "$(mean nginx "$c" p99_us)")
+			trs=() lrs=()
+			for ((r = 1; r <= ROUNDS; r++)); do
+				trs+=("$(ratio "${R[slipway,$c,$r,rps]}" "${R[nginx,$c,$r,rps]}")")
+				lrs+=("$(ratio "${R[slipway,$c,$r,p99_us]}" "${R[nginx,$c,$r,p99_us]}")")
+			done
+			echo "| $c | ${tr}× ($(verdict "$tr" ">=" 1)) | ${trs[*]} | ${lr} ($(verdict "$lr" "<=" 1)) | ${lrs[*]} |"
 		done
-		echo "| $c | ${tr}× ($(verdict "$tr" ">=" 1)) | ${trs[*]} | ${lr} ($(verdict "$lr" "<=" 1)) | ${lrs[*]} |"
-	done
+	fi
 	echo
 	echo "## Shadow isolation"
 	echo
