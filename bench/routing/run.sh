@@ -6,8 +6,9 @@
 # shadow). See README.md.
 #
 # Knobs (environment): DURATION seconds per load point (12), WARMUP (3),
-# CONCURRENCY ("16 64"; empty: isolation only), ROUNDS slipway/nginx pairs per concurrency, run
-# slipway-nginx-nginx-slipway-… (2), ISO_DURATION seconds per isolation point (10),
+# CONCURRENCY ("16 64"; empty: isolation only), ROUNDS slipway/nginx
+# pairs per concurrency, run slipway-nginx-nginx-slipway-… (2),
+# ISO_DURATION seconds per isolation point (10),
 # ISO_ROUNDS mirror-off/on pairs for slipway, run off-on-on-off (2),
 # ISO_CONCURRENCY (16), ISO_PRIMARY_DELAY and ISO_SHADOW_DELAY the backends'
 # delays in the isolation experiment (1ms, 10ms), ISO_NGINX=0 to skip
