@@ -248,7 +248,7 @@ type joinShard struct {
 	// segments), looked up in labelIndex.
 	labels     []labelSet
 	labelIndex map[labelSet]uint32
-	lastLabel  uint32 // the last put's labels: most puts repeat them
+	lastLabel  uint32           // the last put's labels: most puts repeat them
 	long       map[int32]string // ids over maxInlineID, by slot
 	// probs holds class probabilities by slot, made at the first
 	// prediction that has them; a slot reuses its slice's capacity.
