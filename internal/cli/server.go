@@ -37,6 +37,7 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl.StringVar(&cfg.DataDir, "data", "./slipway-data", "data directory (SQLite database and blobs)")
 	fl.StringVar(&cfg.HTTPAddr, "http", ":8080", "HTTP listen address")
 	fl.StringVar(&cfg.GRPCAddr, "grpc", ":8081", "Open Inference Protocol gRPC listen address (empty: no gRPC)")
+	fl.StringVar(&cfg.DebugAddr, "debug-http", "", "listen address for Go's profiles and execution trace, /debug/pprof/ (empty: none; keep it on loopback)")
 	fl.StringVar(&cfg.Store, "store", "", "metadata store: empty for SQLite in --data, sqlite:PATH, or postgres://user@host:5432/db")
 	fl.IntVar(&cfg.Telemetry.JoinSize, "feedback-join-size", 100_000, "predictions kept waiting for their feedback")
 	fl.DurationVar(&cfg.Telemetry.JoinTTL, "feedback-ttl", time.Hour, "how long a prediction waits for its feedback")

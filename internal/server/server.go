@@ -56,6 +56,9 @@ type Config struct {
 	// GRPCAddr is the Open Inference Protocol gRPC listen address; ""
 	// serves no gRPC (the CLI's default is :8081).
 	GRPCAddr string
+	// DebugAddr, when not "", is where Go's profiles and execution trace
+	// are served (/debug/pprof/), apart from the API.
+	DebugAddr string
 	// Store is "" (SQLite in DataDir), sqlite:PATH, or a postgres:// URL.
 	Store string
 	// Blobs is "" (DataDir/blobs) or a gocloud.dev bucket URL (s3://…).
@@ -107,9 +110,10 @@ type Server struct {
 	handler  http.Handler
 	infer    http.Handler // the inference calls alone, a part of handler
 
-	mu       sync.Mutex // guards listener and grpcListener, set once Serve starts
+	mu       sync.Mutex // guards the listeners, set once Serve starts
 	listener net.Listener
 	grpcLn   net.Listener
+	debugLn  net.Listener
 }
 
 // Open creates the data directory, opens both stores (failing fast with the
@@ -262,8 +266,23 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 			return fmt.Errorf("listen on %s (gRPC): %w", s.cfg.GRPCAddr, err)
 		}
 	}
+	var dln net.Listener
+	if s.cfg.DebugAddr != "" {
+		if dln, err = net.Listen("tcp", s.cfg.DebugAddr); err != nil {
+			ln.Close()
+			if gln != nil {
+				gln.Close()
+			}
+			s.close()
+			return fmt.Errorf("listen on %s (debug): %w", s.cfg.DebugAddr, err)
+		}
+		ds := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go ds.Serve(dln)
+		// A profile being taken is cut off at shutdown: nothing waits for it.
+		defer ds.Close()
+	}
 	s.mu.Lock()
-	s.listener, s.grpcLn = ln, gln
+	s.listener, s.grpcLn, s.debugLn = ln, gln, dln
 	s.mu.Unlock()
 	// Inference requests are served on h1's own loop, the rest (and any
 	// request h1 does not read itself) by net/http: the same handler.
@@ -281,7 +300,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	loops.Go(func() { s.sweep(loopCtx) })
 	loops.Go(func() { s.Rollouts.Run(loopCtx) })
 	defer func() { stopLoops(); loops.Wait() }()
-	s.log.Info("slipway serving", "http", ln.Addr().String(), "grpc", s.GRPCAddr(), "data", s.cfg.dataDir())
+	s.log.Info("slipway serving", "http", ln.Addr().String(), "grpc", s.GRPCAddr(), "debug", s.DebugAddr(), "data", s.cfg.dataDir())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -324,6 +343,17 @@ func stopGRPC(ctx context.Context, gs *grpc.Server) {
 	case <-ctx.Done():
 		gs.Stop()
 	}
+}
+
+// DebugAddr is the address the profiles' listener is bound to, once
+// serving; "" when there is none.
+func (s *Server) DebugAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.debugLn == nil {
+		return ""
+	}
+	return s.debugLn.Addr().String()
 }
 
 // GRPCAddr is the address the gRPC listener is bound to, once serving.

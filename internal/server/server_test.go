@@ -190,3 +190,44 @@ func TestPushOverSizeLimitIs413(t *testing.T) {
 		t.Fatalf("push over limit = %v, want 413", err)
 	}
 }
+
+// With DebugAddr set, Go's profiles and trace are served there, and only
+// there: the API's listener does not answer for them.
+func TestDebugListenerServesProfilesApartFromAPI(t *testing.T) {
+	r := start(t, Config{DataDir: t.TempDir(), DebugAddr: "127.0.0.1:0"})
+	defer func() { r.cancel(); <-r.errc }()
+	debug := r.srv.DebugAddr()
+	if debug == "" {
+		t.Fatal("DebugAddr is empty with a debug listener configured")
+	}
+	resp, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Fatalf("debug listener: %d %.200q, want the goroutine profile", resp.StatusCode, body)
+	}
+	resp, err = http.Get(r.url + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("API listener answered /debug/pprof/ with %d, want 404", resp.StatusCode)
+	}
+}
+
+// A debug address that cannot be bound fails Serve with an error naming
+// it, and leaves no API listener behind.
+func TestDebugListenerBadAddressFailsServe(t *testing.T) {
+	srv, err := Open(context.Background(), Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", DebugAddr: "127.0.0.1:notaport"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Serve(context.Background(), func(string) { t.Error("ready called although the debug listener failed") })
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:notaport (debug)") {
+		t.Fatalf("Serve: %v, want a listen error naming the debug address", err)
+	}
+}
