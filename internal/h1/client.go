@@ -165,11 +165,16 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, path, contentType stri
 	if err := cn.nc.SetDeadline(c.deadline(ctx)); err != nil {
 		return Response{}, false, err
 	}
-	// A context that can end early wakes the call; one that cannot (a
-	// deadline at most, as on the gateway's hot path) is all in the
-	// connection's deadline, and spares a registration per call.
+	// A context that can end early wakes the call. A picked request's
+	// (the gateway's hot path) does so through its connection's
+	// hang-up check, without a registration per call; one that cannot
+	// end early (a deadline at most) is all in the connection's deadline.
 	stop := func() bool { return true }
-	if ctx.Done() != nil {
+	if cc, ok := ctx.(*connContext); ok {
+		cc.enterCall(cn)
+		defer cc.leaveCall()
+		stop = cc.leaveCall
+	} else if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { cn.nc.SetDeadline(aLongTimeAgo) })
 		defer stop()
 	}

@@ -27,9 +27,10 @@ import (
 // client hanging up while the handler runs, and wakes it again when the
 // handler is done: a goroutine start and two wake-ups per request, which
 // on a two-core machine cost about as much as the request's own system
-// calls. The price here is that a picked request's context is not
-// cancelled when its client goes away; the inference calls it is meant
-// for are bounded by their own timeouts.
+// calls. Here one goroutine per server checks, now and then, the
+// requests that have been running a while (watchHangups): a picked
+// request's context is cancelled within two HangupCheck periods of its
+// client going away, not at once.
 //
 // A picked request's body is read whole before the handler runs and is
 // valid until the handler returns; the request itself, its URL and its
@@ -60,6 +61,11 @@ type Server struct {
 	HeaderTimeout time.Duration
 	// Logger reports handler panics; nil means slog.Default().
 	Logger *slog.Logger
+	// HangupCheck is how often picked requests still in their handler
+	// are checked for a client that hung up, whose context is then
+	// cancelled (see watchHangups). 0 means DefaultHangupCheck; a
+	// negative period turns the check off.
+	HangupCheck time.Duration
 
 	mu    sync.Mutex
 	conns map[*serverConn]struct{}
@@ -85,6 +91,9 @@ type serverConn struct {
 	body body
 	// reused is what picked requests are parsed into.
 	reused reused
+	// watch is the connection's part in the hang-up check; its context
+	// is every picked request's.
+	watch watchState
 }
 
 // body is a request body held in memory.
@@ -122,6 +131,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	// net/http's Serve ends when Shutdown closes h (through hs.Shutdown);
 	// its error then says only that.
 	go hs.Serve(h)
+	watching := make(chan struct{})
+	defer close(watching)
+	go s.watchHangups(watching)
 
 	for {
 		nc, err := ln.Accept()
@@ -139,6 +151,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		rw := newSysConn(nc)
 		c := &serverConn{nc: nc, rw: rw, br: bufio.NewReaderSize(rw, 8<<10)}
+		c.watch.ctx = newConnContext()
+		c.watch.peek = peeker(nc)
+		c.reused.base = *new(http.Request).WithContext(c.watch.ctx)
 		if !s.track(c) {
 			nc.Close()
 			return ErrServerClosed
@@ -208,6 +223,7 @@ func (s *Server) serveConn(c *serverConn) {
 		if !handedOff {
 			c.nc.Close()
 		}
+		c.watch.ctx.cancel(nil) // no picked request runs any more
 		s.untrack(c)
 	}()
 	w := &responseWriter{}
@@ -261,7 +277,10 @@ func (s *Server) serveConn(c *serverConn) {
 		req.Body = &c.body
 		req.RemoteAddr = remote
 		w.reset()
-		if !s.run(w, req) {
+		c.watch.served.Add(1) // odd: in the handler (see watchHangups)
+		handled := s.run(w, req)
+		c.watch.served.Add(1)
+		if !handled {
 			return
 		}
 		close := req.Close || s.closing.Load()
@@ -370,11 +389,10 @@ func (s *Server) parse(head []byte, r *reused) (*http.Request, error) {
 		r.header = make(http.Header, 8)
 	}
 	clear(r.header)
-	r.req = http.Request{
-		Method: m, URL: &r.url, RequestURI: uri,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: r.header, ContentLength: -1,
-	}
+	r.req = r.base // the connection's context; every other field zero
+	r.req.Method, r.req.URL, r.req.RequestURI = m, &r.url, uri
+	r.req.Proto, r.req.ProtoMajor, r.req.ProtoMinor = "HTTP/1.1", 1, 1
+	r.req.Header, r.req.ContentLength = r.header, -1
 	req := &r.req
 	vals := r.vals[:0] // the header's values, one array for all
 	for i := 1; len(rest) > 2; i++ {
@@ -430,6 +448,10 @@ func (s *Server) parse(head []byte, r *reused) (*http.Request, error) {
 // head every time, so the strings of the last one are kept to be reused
 // when they come again (a request target, a header value).
 type reused struct {
+	// base is a request with nothing but the connection's context, which
+	// the exported fields cannot set: each picked request starts as a
+	// copy of it.
+	base   http.Request
 	req    http.Request
 	url    url.URL
 	header http.Header

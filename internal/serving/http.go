@@ -201,6 +201,11 @@ func setAnswerHeaders(w http.ResponseWriter, resp *Response) {
 	w.Header().Set(HeaderRequestID, resp.ID)
 }
 
+// statusClientClosed is nginx's status for a request whose client hung up
+// before the answer: nobody reads it, but logs and metrics keep it apart
+// from the server's own failures.
+const statusClientClosed = 499
+
 // statusOf maps gateway errors to HTTP statuses.
 func statusOf(err error) int {
 	var maxErr *http.MaxBytesError
@@ -219,6 +224,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, slipway.ErrInvalid):
 		return http.StatusBadRequest
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed
 	}
 	return http.StatusInternalServerError
 }

@@ -53,7 +53,9 @@ func outcome(err error) telemetry.Outcome {
 	switch {
 	case errors.As(err, &be) && be.Timeout, errors.Is(err, context.DeadlineExceeded):
 		return telemetry.Timeout
-	case errors.Is(err, slipway.ErrInvalid):
+	case errors.Is(err, slipway.ErrInvalid), errors.Is(err, context.Canceled):
+		// A client that hung up is not the version's failure: counted
+		// as a server error it would count against a canary.
 		return telemetry.ClientError
 	}
 	return telemetry.ServerError
