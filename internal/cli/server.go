@@ -45,6 +45,7 @@ SIGTERM stops it gracefully: in-flight requests finish, stores close.`,
 	fl.IntVar(&cfg.MirrorQueue, "mirror-queue", 128, "shadow copies waiting to run; more are dropped and counted")
 	fl.IntVar(&cfg.MirrorWorkers, "mirror-workers", 2, "shadow copies run at once")
 	fl.DurationVar(&cfg.ControllerTick, "controller-tick", time.Second, "how often the rollout controller advances every rollout")
+	fl.DurationVar(&cfg.TelemetrySave, "telemetry-save", time.Minute, "how often telemetry is saved to --data, to be restored at the next start (negative: never)")
 	fl.DurationVar(&cfg.Telemetry.Bucket, "telemetry-bucket", 10*time.Second, "width of a telemetry time bucket: the resolution of every analysis window")
 	fl.StringVar(&cfg.Blobs, "blobs", "", "artifact store: empty for --data/blobs, or a bucket URL such as s3://bucket?region=eu-west-1")
 	return cmd

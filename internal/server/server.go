@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,11 @@ type Config struct {
 	// ControllerTick is how often the rollout controller advances every
 	// rollout; zero means 1 s.
 	ControllerTick time.Duration
+	// TelemetrySave is how often the measurements are saved to the data
+	// directory, to be restored at the next start (they are saved at a
+	// graceful stop too); zero means 1 minute, and a negative period
+	// neither saves nor restores them.
+	TelemetrySave time.Duration
 	// CrashAfter is fault injection for the crash tests: "KIND" or
 	// "KIND:N" kills the process with SIGKILL right after the Nth (default
 	// first) rollout transition of that kind is persisted, before its
@@ -107,6 +113,7 @@ type Server struct {
 	// Rollouts is the rollout controller; Serve runs its loop.
 	Rollouts *rollout.Controller
 	notifier *notify.Notifier
+	rec      *telemetry.Recorder
 	handler  http.Handler
 	infer    http.Handler // the inference calls alone, a part of handler
 
@@ -147,6 +154,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	gw := serving.NewGateway(reg)
 	reg.AliasMoved = gw.AliasMoved
 	rec := telemetry.New(cfg.Telemetry)
+	if cfg.TelemetrySave >= 0 {
+		restoreTelemetry(rec, dir, log)
+	}
 	gw.SetObserver(rec)
 	metrics := prometheus.NewRegistry()
 	if err := rec.Register(metrics); err != nil {
@@ -195,7 +205,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("/v2/", inference)
 	mux.Handle("/v1/", inference)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw,
+	return &Server{cfg: cfg, log: log, store: st, blobs: blobs, Registry: reg, Gateway: gw, rec: rec,
 		Rollouts: ctrl, notifier: notifier, handler: mux, infer: http.HandlerFunc(inference.ServeInfer)}, nil
 }
 
@@ -299,6 +309,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	var loops sync.WaitGroup
 	loops.Go(func() { s.sweep(loopCtx) })
 	loops.Go(func() { s.Rollouts.Run(loopCtx) })
+	if s.cfg.TelemetrySave >= 0 {
+		loops.Go(func() { s.keepTelemetry(loopCtx, cmp.Or(s.cfg.TelemetrySave, time.Minute)) })
+	}
 	defer func() { stopLoops(); loops.Wait() }()
 	s.log.Info("slipway serving", "http", ln.Addr().String(), "grpc", s.GRPCAddr(), "debug", s.DebugAddr(), "data", s.cfg.dataDir())
 	if ready != nil {
@@ -324,6 +337,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	err = hs.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("in-flight requests still running after %s: %w", timeout, err)
+	}
+	if s.cfg.TelemetrySave >= 0 {
+		if st, serr := saveTelemetry(s.rec, s.cfg.dataDir()); serr != nil {
+			s.log.Error("telemetry not saved", "error", serr)
+		} else {
+			s.log.Info("telemetry saved", "series", st.Series, "buckets", st.Buckets)
+		}
 	}
 	return errors.Join(err, s.close())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-ml/slipway"
 	"github.com/slipway-ml/slipway/internal/api"
+	"github.com/slipway-ml/slipway/internal/telemetry"
 )
 
 type running struct {
@@ -229,5 +230,91 @@ func TestDebugListenerBadAddressFailsServe(t *testing.T) {
 	err = srv.Serve(context.Background(), func(string) { t.Error("ready called although the debug listener failed") })
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:notaport (debug)") {
 		t.Fatalf("Serve: %v, want a listen error naming the debug address", err)
+	}
+}
+
+// Telemetry outlives a restart: what was measured before a graceful stop
+// is in the version's stats after the next start. A damaged file is set
+// aside, and the server starts without it.
+func TestTelemetrySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, Telemetry: telemetry.Config{Bucket: 200 * time.Millisecond}}
+	ctx := context.Background()
+	r := start(t, cfg)
+	c := &api.Client{BaseURL: r.url}
+	var sig slipway.Signature
+	b, err := os.ReadFile("../../examples/fraud/v2/signature.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PushFile(ctx, "fraud", slipway.Version{Version: "2.0.0", Signature: sig}, "../../examples/fraud/v2/model.json"); err != nil {
+		t.Fatal(err)
+	}
+	var inputs []string
+	for _, in := range sig.Inputs {
+		inputs = append(inputs, `{"name":"`+in.Name+`","datatype":"FP32","shape":[1],"data":[1]}`)
+	}
+	body := `{"inputs":[` + strings.Join(inputs, ",") + `]}`
+	infer := func(url string) {
+		t.Helper()
+		resp, err := http.Post(url+"/v2/models/fraud/versions/2.0.0/infer", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("infer: %d", resp.StatusCode)
+		}
+	}
+	for range 5 {
+		infer(r.url)
+	}
+	// A request two bucket widths later seals the buckets of the first
+	// five; its own bucket is still being written at the stop, and is
+	// not saved.
+	time.Sleep(2 * cfg.Telemetry.Bucket)
+	infer(r.url)
+	r.cancel()
+	if err := <-r.errc; err != nil {
+		t.Fatal(err)
+	}
+
+	requests := func(url string) int64 {
+		t.Helper()
+		stats, err := (&api.Client{BaseURL: url}).Telemetry(ctx, "fraud", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range stats.Versions {
+			if v.Version == "2.0.0" {
+				return v.Requests
+			}
+		}
+		return 0
+	}
+	r2 := start(t, cfg)
+	if got := requests(r2.url); got != 5 {
+		t.Errorf("after a restart 2.0.0 shows %d requests, want the 5 of sealed buckets", got)
+	}
+	r2.cancel()
+	if err := <-r2.errc; err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(dir, telemetryFile)
+	if err := os.WriteFile(path, []byte("not telemetry"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r3 := start(t, cfg)
+	defer func() { r3.cancel(); <-r3.errc }()
+	if got := requests(r3.url); got != 0 {
+		t.Errorf("with a damaged file 2.0.0 shows %d requests, want none", got)
+	}
+	if kept, err := os.ReadFile(path + ".bad"); err != nil || string(kept) != "not telemetry" {
+		t.Errorf("damaged file not set aside: %q, %v", kept, err)
 	}
 }

@@ -10,6 +10,8 @@
 // buckets it covers, with exact counts and quantiles within the sketches'
 // relative accuracy (Snapshot for people, Window for the statistics engine).
 //
+// Save and Load carry the sealed buckets over a restart (persist.go).
+//
 // Memory is bounded. Only the newest bucket of a series is written; when the
 // next one starts, the previous one is sealed: its sketches are encoded in
 // ddsketch's binary format (about 250 bytes each instead of 2-3 KiB live)
