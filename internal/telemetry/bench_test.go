@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -153,4 +154,29 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Fatalf("heap grew from %d to %d bytes over a second hour; want it bounded", first, second)
 	}
 	t.Logf("heap after one hour %d B, after two %d B", first, second)
+}
+
+// BenchmarkSaveVersionHour times Save of one version's hour at 1,000 rps
+// (the state of BenchmarkMemoryPerVersionHour), and Load of what it
+// wrote; the file's size per version-hour is reported.
+func BenchmarkSaveVersionHour(b *testing.B) {
+	r, c := fillVersionHour(b, 1000)
+	var buf bytes.Buffer
+	b.Run("save", func(b *testing.B) {
+		for b.Loop() {
+			buf.Reset()
+			if _, err := r.Save(&buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(buf.Len()), "file-B/version-hour")
+	})
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			fresh := New(Config{Now: c.Now})
+			if _, err := fresh.Load(bytes.NewReader(buf.Bytes())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
