@@ -46,12 +46,10 @@ func startWaitServer(t *testing.T, h http.Handler) string {
 	return ln.Addr().String()
 }
 
-// A client that hangs up while its request runs has the request's
-// context cancelled, with ErrClientGone as the cause, long before the
-// handler would have ended by itself.
-func TestHangupCancelsRunningRequest(t *testing.T) {
-	arrived, ended := make(chan struct{}, 1), make(chan error, 1)
-	addr := startWaitServer(t, waitHandler(30*time.Second, arrived, ended))
+// sendAndWait sends a picked request on a new connection and returns the
+// connection once the handler has the request.
+func sendAndWait(t *testing.T, addr string, arrived <-chan struct{}) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +58,16 @@ func TestHangupCancelsRunningRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-arrived
+	return c
+}
+
+// A client that hangs up while its request runs has the request's
+// context cancelled, with ErrClientGone as the cause, long before the
+// handler would have ended by itself.
+func TestHangupCancelsRunningRequest(t *testing.T) {
+	arrived, ended := make(chan struct{}, 1), make(chan error, 1)
+	addr := startWaitServer(t, waitHandler(30*time.Second, arrived, ended))
+	c := sendAndWait(t, addr, arrived)
 	start := time.Now()
 	c.Close()
 	select {
@@ -128,14 +136,7 @@ func TestHangupAbortsTheBackendCall(t *testing.T) {
 		_, err := client.Post(r.Context(), "/slow", "application/json", []byte(`{}`), nil)
 		callErr <- err
 	}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(c, post("/m/infer", `{"inputs":[]}`, "")); err != nil {
-		t.Fatal(err)
-	}
-	<-arrived
+	c := sendAndWait(t, addr, arrived)
 	time.Sleep(50 * time.Millisecond) // the call is waiting on the backend
 	c.Close()
 	select {

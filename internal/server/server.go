@@ -392,16 +392,23 @@ func (s *Server) sweep(ctx context.Context) {
 	if idle <= 0 {
 		idle = 10 * time.Minute
 	}
-	t := time.NewTicker(max(idle/10, time.Second))
+	every(ctx, max(idle/10, time.Second), func() {
+		for _, v := range s.Gateway.Sweep(idle) {
+			s.log.Info("unloaded idle version", "version", v, "idle", idle)
+		}
+	})
+}
+
+// every calls f each period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, v := range s.Gateway.Sweep(idle) {
-				s.log.Info("unloaded idle version", "version", v, "idle", idle)
-			}
+			f()
 		}
 	}
 }

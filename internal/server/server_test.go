@@ -238,7 +238,7 @@ func TestDebugListenerBadAddressFailsServe(t *testing.T) {
 // aside, and the server starts without it.
 func TestTelemetrySurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{DataDir: dir, Telemetry: telemetry.Config{Bucket: 200 * time.Millisecond}}
+	cfg := Config{DataDir: dir, Telemetry: telemetry.Config{Bucket: 200 * time.Millisecond}, TelemetrySave: 100 * time.Millisecond}
 	ctx := context.Background()
 	r := start(t, cfg)
 	c := &api.Client{BaseURL: r.url}
@@ -278,6 +278,20 @@ func TestTelemetrySurvivesRestart(t *testing.T) {
 	// not saved.
 	time.Sleep(2 * cfg.Telemetry.Bucket)
 	infer(r.url)
+	// Saved while serving, too: a crash loses at most one period.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		f, err := os.Open(filepath.Join(dir, telemetryFile))
+		if err == nil {
+			st, err := telemetry.New(telemetry.Config{Bucket: cfg.Telemetry.Bucket}).Load(f)
+			f.Close()
+			if err == nil && st.Buckets > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no telemetry saved while serving")
+		}
+	}
 	r.cancel()
 	if err := <-r.errc; err != nil {
 		t.Fatal(err)

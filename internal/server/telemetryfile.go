@@ -72,16 +72,9 @@ func saveTelemetry(rec *telemetry.Recorder, dir string) (telemetry.SaveStats, er
 
 // keepTelemetry saves the measurements every period until ctx ends.
 func (s *Server) keepTelemetry(ctx context.Context, period time.Duration) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := saveTelemetry(s.rec, s.cfg.dataDir()); err != nil {
-				s.log.Error("telemetry not saved", "error", err)
-			}
+	every(ctx, period, func() {
+		if _, err := saveTelemetry(s.rec, s.cfg.dataDir()); err != nil {
+			s.log.Error("telemetry not saved", "error", err)
 		}
-	}
+	})
 }

@@ -134,3 +134,38 @@ func TestLoadRefusals(t *testing.T) {
 		t.Errorf("load into a recorder in use: %v", err)
 	}
 }
+
+// Save runs while requests are recorded (the server saves every minute
+// while serving): under the race detector, it reads nothing a Record
+// writes without the series' lock, and every file it writes loads.
+func TestSaveWhileRecording(t *testing.T) {
+	r, c := newTestRecorder(Config{Bucket: time.Second, Retention: time.Minute})
+	reqs := fraudRequests(2000, 5)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, o := range reqs {
+			c.Advance(10 * time.Millisecond)
+			if i%2 == 0 {
+				o.Version = "3"
+			}
+			r.Record(o)
+		}
+	}()
+	saves := 0
+	for running := true; running; saves++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		var buf bytes.Buffer
+		if _, err := r.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(Config{Bucket: time.Second, Retention: time.Minute, Now: c.Now}).Load(&buf); err != nil {
+			t.Fatalf("save %d does not load: %v", saves, err)
+		}
+	}
+	t.Logf("%d saves during 2,000 requests", saves)
+}
