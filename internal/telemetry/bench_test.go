@@ -180,3 +180,27 @@ func BenchmarkSaveVersionHour(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSavePending times Save of a full join table: the default
+// 100,000 predictions waiting for feedback, a few minutes of traffic,
+// and reports the file's size.
+func BenchmarkSavePending(b *testing.B) {
+	reqs := fraudRequests(4096, 6)
+	c := newClock()
+	r := New(Config{Now: c.Now})
+	for i := range DefaultJoinSize {
+		o := reqs[i%len(reqs)]
+		o.RequestID = benchIDs[i]
+		r.Record(o)
+		c.Advance(time.Millisecond)
+	}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		st, err := r.Save(&buf)
+		if err != nil || st.Pending < DefaultJoinSize*9/10 { // shards evict on their own, so a few less
+			b.Fatalf("saved %+v: %v", st, err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "file-B")
+}

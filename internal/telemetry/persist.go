@@ -1,12 +1,14 @@
 package telemetry
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -15,11 +17,11 @@ import (
 // or a bandit resumed by the controller still has its evidence, and
 // `slipway model stats` its history. What is saved is every sealed bucket
 // of every series, with the names that give its features their places,
-// and each model's feedback counts. Not saved: the bucket still being
-// written (at most one bucket width of traffic), the predictions waiting
-// for feedback (feedback for them after a restart counts as unmatched),
-// and the Prometheus counters, which restart from zero as Prometheus
-// expects of a restarted process.
+// each model's feedback counts, and the predictions waiting for their
+// feedback, so that ground truth arriving after a restart still joins.
+// Not saved: the bucket still being written (at most one bucket width of
+// traffic), and the Prometheus counters, which restart from zero as
+// Prometheus expects of a restarted process.
 //
 // The format is gzipped JSON: a sealed bucket is already compact (its
 // sketches encoded, see Aggregate), and JSON keeps the file readable
@@ -34,6 +36,20 @@ type savedTelemetry struct {
 	SavedAt  time.Time     `json:"saved_at"`
 	Series   []savedSeries `json:"series"`
 	Models   []savedModel  `json:"models"`
+	// Pending are the predictions waiting for feedback, oldest first.
+	Pending []savedPending `json:"pending,omitempty"`
+}
+
+type savedPending struct {
+	Model   string    `json:"m"`
+	Version string    `json:"v"`
+	Segment string    `json:"s,omitempty"`
+	ID      string    `json:"id"`
+	At      int64     `json:"at"`
+	Kind    predKind  `json:"k"`
+	Score   float64   `json:"score,omitempty"`
+	Class   int       `json:"class,omitempty"`
+	Probs   []float64 `json:"probs,omitempty"`
 }
 
 type savedSeries struct {
@@ -75,9 +91,10 @@ type savedCounts struct {
 // SaveStats says what Save wrote, or Load restored.
 type SaveStats struct {
 	Series, Buckets int
-	// Skipped counts buckets left out: on Save, buckets whose sums are
-	// not finite (JSON has no infinity); on Load, buckets older than the
-	// retention or not older than now.
+	Pending         int // predictions waiting for feedback
+	// Skipped counts buckets and predictions left out: on Save, those
+	// holding a number that is not finite (JSON has no infinity); on
+	// Load, buckets older than the retention or not older than now.
 	Skipped int
 }
 
@@ -108,7 +125,8 @@ func (r *Recorder) Save(w io.Writer) (SaveStats, error) {
 		}
 	}
 	sort.Slice(out.Models, func(i, j int) bool { return out.Models[i].Model < out.Models[j].Model })
-	zw := gzip.NewWriter(w)
+	out.Pending = r.joins.save(&st)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // saved every minute: time matters more than bytes
 	if err := json.NewEncoder(zw).Encode(out); err != nil {
 		return st, fmt.Errorf("telemetry: saving: %w", err)
 	}
@@ -248,6 +266,11 @@ func (r *Recorder) Load(rd io.Reader) (SaveStats, error) {
 			buckets[i] = append(buckets[i], restored{sb.Epoch, agg})
 		}
 	}
+	for i, p := range in.Pending {
+		if p.Model == "" || p.ID == "" || p.Version == "" || p.Kind <= predNone || p.Kind > predProbs {
+			return st, fmt.Errorf("telemetry: pending prediction %d (%q of %q) is not one", i, p.ID, p.Model)
+		}
+	}
 	for i, ss := range in.Series {
 		s := r.seriesFor(ss.Model, ss.Version)
 		s.mu.Lock()
@@ -274,6 +297,16 @@ func (r *Recorder) Load(rd io.Reader) (SaveStats, error) {
 		s.mu.Unlock()
 		st.Series++
 	}
+	for _, p := range in.Pending {
+		row := rowPrediction{kind: p.Kind, score: p.Score, class: p.Class}
+		if p.Kind == predProbs {
+			row.probs, row.k = column{kind: dataF64, f64: p.Probs, n: len(p.Probs)}, len(p.Probs)
+		}
+		// Put as they were, past their time or not: feedback for one
+		// that waited too long counts as expired, as it would have.
+		r.joins.put(joinKey{p.Model, p.ID}, p.Version, p.Segment, p.At, &row)
+		st.Pending++
+	}
 	for _, sm := range in.Models {
 		m := r.modelFor(sm.Model)
 		m.mu.Lock()
@@ -293,4 +326,47 @@ func (r *Recorder) Load(rd io.Reader) (SaveStats, error) {
 func (r *Recorder) restorable(e, now int64) bool {
 	cur := now / r.width
 	return e < cur && e > cur-int64(r.slots)
+}
+
+// save lists the predictions waiting for feedback, oldest first.
+func (t *joinTable) save(st *SaveStats) []savedPending {
+	n := 0
+	for i := range t.shards {
+		n += t.shards[i].size
+	}
+	out := make([]savedPending, 0, n)
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for pos := range sh.slots {
+			p := &sh.slots[pos]
+			if !p.live {
+				continue
+			}
+			ls := sh.labels[p.labels]
+			sp := savedPending{Model: ls.model, Version: ls.version, Segment: ls.segment,
+				At: p.at, Kind: p.kind, Score: p.score, Class: p.class}
+			if p.idLen == longID {
+				sp.ID = sh.long[int32(pos)]
+			} else {
+				sp.ID = string(p.id[:p.idLen])
+			}
+			finite := !math.IsNaN(p.score) && !math.IsInf(p.score, 0)
+			if p.kind == predProbs {
+				sp.Probs = append([]float64(nil), sh.probs[pos]...)
+				for _, v := range sp.Probs {
+					finite = finite && !math.IsNaN(v) && !math.IsInf(v, 0)
+				}
+			}
+			if !finite {
+				st.Skipped++
+				continue
+			}
+			out = append(out, sp)
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b savedPending) int { return cmp.Compare(a.At, b.At) })
+	st.Pending = len(out)
+	return out
 }

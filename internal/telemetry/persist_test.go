@@ -3,9 +3,12 @@ package telemetry
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/runtime"
 )
 
 // fillForSave records ten minutes of a fraud model's life at one request
@@ -168,4 +171,69 @@ func TestSaveWhileRecording(t *testing.T) {
 		}
 	}
 	t.Logf("%d saves during 2,000 requests", saves)
+}
+
+// Predictions waiting for feedback survive a restart: ground truth that
+// arrives after it joins as it would have without it, for scores and
+// class probabilities, short ids and long, and one that waited past the
+// TTL counts as expired.
+func TestPendingPredictionsSurviveRestart(t *testing.T) {
+	cfg := Config{JoinTTL: time.Hour}
+	before, c := newTestRecorder(cfg)
+	long := strings.Repeat("x", 60)
+	var ids []string
+	for i := range 40 {
+		c.Set(time.Duration(i) * time.Second)
+		id := fmt.Sprintf("r%d", i)
+		if i%4 == 0 {
+			id = long + id
+		}
+		ids = append(ids, id)
+		o := Observation{Model: "m", Version: "score", RequestID: id, Latency: time.Millisecond,
+			Inputs: []runtime.Tensor{feature("x", float64(i))}, Outputs: scoreOut(float64(i%10) / 10)}
+		if i%2 == 1 {
+			o.Version, o.Outputs = "probs", probsOut(3, 0.2, 0.3, 0.5)
+		}
+		before.Record(o)
+	}
+	old := Observation{Model: "m", Version: "score", RequestID: "old", Outputs: scoreOut(0.5)}
+	c.Set(-2 * time.Hour)
+	before.Record(old)
+
+	var buf bytes.Buffer
+	saved, err := before.Save(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Pending != 41 {
+		t.Fatalf("saved %d pending predictions, want 41", saved.Pending)
+	}
+	after, c2 := newTestRecorder(cfg)
+	c.Set(2 * time.Minute)
+	c2.Set(2 * time.Minute)
+	if _, err := after.Load(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		label := float64(i % 3)
+		if i%2 == 0 {
+			label = float64(i % 2)
+		}
+		f := Feedback{ID: id, Label: &label}
+		want, err1 := before.Feedback("m", f)
+		got, err2 := after.Feedback("m", f)
+		if err1 != nil || err2 != nil || got != want || got.Status != Joined {
+			t.Fatalf("feedback for %s: after restart %+v (%v), before %+v (%v)", id, got, err2, want, err1)
+		}
+	}
+	if res, _ := after.Feedback("m", Feedback{ID: "old"}); res.Status != Expired {
+		t.Errorf("feedback past the TTL after a restart: %+v, want expired", res)
+	}
+	for _, v := range []string{"score", "probs"} {
+		w, _ := json.Marshal(version(t, before.Snapshot("m", time.Minute), v).Quality)
+		g, _ := json.Marshal(version(t, after.Snapshot("m", time.Minute), v).Quality)
+		if !bytes.Equal(w, g) || bytes.Contains(g, []byte(`"n":0`)) {
+			t.Errorf("%s quality after restart %s, before %s", v, g, w)
+		}
+	}
 }
