@@ -93,6 +93,14 @@ func printStatsTable(w io.Writer, st telemetry.ModelStats) {
 	}
 	f := st.Feedback
 	fmt.Fprintf(w, "\nfeedback: %d joined, %d unmatched, %d expired\n", f.Joined, f.Unmatched, f.Expired)
+	switch r := st.Restore; {
+	case r == nil:
+	case r.Error != "":
+		fmt.Fprintf(w, "history before the server's last start: not restored (%s; the file is kept at %s)\n", r.Error, r.File)
+	default:
+		fmt.Fprintf(w, "history before the server's last start: restored from %s (%d buckets, %d predictions waiting for feedback)\n",
+			r.SavedAt.Local().Format(time.DateTime), r.Buckets, r.Pending)
+	}
 }
 
 type statRow struct {

@@ -297,7 +297,7 @@ func TestTelemetrySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	requests := func(url string) int64 {
+	requests := func(url string) (int64, *telemetry.Restore) {
 		t.Helper()
 		stats, err := (&api.Client{BaseURL: url}).Telemetry(ctx, "fraud", time.Hour)
 		if err != nil {
@@ -305,14 +305,14 @@ func TestTelemetrySurvivesRestart(t *testing.T) {
 		}
 		for _, v := range stats.Versions {
 			if v.Version == "2.0.0" {
-				return v.Requests
+				return v.Requests, stats.Restore
 			}
 		}
-		return 0
+		return 0, stats.Restore
 	}
 	r2 := start(t, cfg)
-	if got := requests(r2.url); got != 5 {
-		t.Errorf("after a restart 2.0.0 shows %d requests, want the 5 of sealed buckets", got)
+	if got, restore := requests(r2.url); got != 5 || restore == nil || restore.SavedAt.IsZero() || restore.Buckets == 0 || restore.Error != "" {
+		t.Errorf("after a restart 2.0.0 shows %d requests (restore %+v), want the 5 of sealed buckets, restored", got, restore)
 	}
 	r2.cancel()
 	if err := <-r2.errc; err != nil {
@@ -325,8 +325,8 @@ func TestTelemetrySurvivesRestart(t *testing.T) {
 	}
 	r3 := start(t, cfg)
 	defer func() { r3.cancel(); <-r3.errc }()
-	if got := requests(r3.url); got != 0 {
-		t.Errorf("with a damaged file 2.0.0 shows %d requests, want none", got)
+	if got, restore := requests(r3.url); got != 0 || restore == nil || !strings.Contains(restore.Error, "not a saved telemetry file") || restore.File != path+".bad" {
+		t.Errorf("with a damaged file 2.0.0 shows %d requests (restore %+v), want none and the reason", got, restore)
 	}
 	if kept, err := os.ReadFile(path + ".bad"); err != nil || string(kept) != "not telemetry" {
 		t.Errorf("damaged file not set aside: %q, %v", kept, err)

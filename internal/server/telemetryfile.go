@@ -41,9 +41,11 @@ func restoreTelemetry(rec *telemetry.Recorder, dir string, log *slog.Logger) {
 	bad := path + ".bad"
 	if rerr := os.Rename(path, bad); rerr != nil {
 		log.Error("telemetry not restored, and the file could not be set aside", "file", path, "error", err, "rename", rerr)
+		rec.RestoreFailed(err, path)
 		return
 	}
 	log.Error("telemetry not restored: starting without it; the file is kept", "file", bad, "error", err)
+	rec.RestoreFailed(err, bad)
 }
 
 // saveTelemetry writes rec to dir through a temporary file and a rename,

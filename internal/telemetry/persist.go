@@ -88,6 +88,26 @@ type savedCounts struct {
 	Counts [numJoinStatus]int64 `json:"counts"`
 }
 
+// Restore says what became of the measurements of the previous run, for
+// the people reading them (ModelStats.Restore): restored from a file
+// saved at SavedAt, or not, and why.
+type Restore struct {
+	SavedAt time.Time `json:"saved_at,omitzero"`
+	Buckets int       `json:"buckets,omitempty"`
+	Pending int       `json:"pending,omitempty"` // predictions waiting for feedback
+	// Error says why nothing was restored; File is where the file that
+	// could not be restored was kept.
+	Error string `json:"error,omitempty"`
+	File  string `json:"file,omitempty"`
+}
+
+// RestoreFailed records that the previous run's measurements could not
+// be restored (err), and where the file was kept, so that every
+// ModelStats says the history before the restart is missing.
+func (r *Recorder) RestoreFailed(err error, kept string) {
+	r.restore.Store(&Restore{Error: err.Error(), File: kept})
+}
+
 // SaveStats says what Save wrote, or Load restored.
 type SaveStats struct {
 	Series, Buckets int
@@ -318,6 +338,7 @@ func (r *Recorder) Load(rd io.Reader) (SaveStats, error) {
 		}
 		m.mu.Unlock()
 	}
+	r.restore.Store(&Restore{SavedAt: in.SavedAt, Buckets: st.Buckets, Pending: st.Pending})
 	return st, nil
 }
 

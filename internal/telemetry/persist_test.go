@@ -81,6 +81,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	c2.Set(end)
 	for _, w := range []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour} {
 		want, got := before.Snapshot("fraud", w), after.Snapshot("fraud", w)
+		if r := got.Restore; r == nil || r.Buckets != saved.Buckets || r.Pending != saved.Pending || !r.SavedAt.Equal(t0.Add(600*time.Second)) {
+			t.Errorf("restore after Load: %+v, want %d buckets and %d predictions saved at 600 s", r, saved.Buckets, saved.Pending)
+		}
+		got.Restore = nil // the one difference: before had nothing to restore
 		wj, _ := json.Marshal(want)
 		gj, _ := json.Marshal(got)
 		if !bytes.Equal(wj, gj) {

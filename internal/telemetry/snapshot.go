@@ -19,6 +19,9 @@ type ModelStats struct {
 	Shadows       []ShadowStats  `json:"shadows,omitempty"`
 	// Feedback counts the model's feedback by join result over the window.
 	Feedback FeedbackCounts `json:"feedback"`
+	// Restore says whether the history before the server's last start
+	// was restored; nil when there was none to restore.
+	Restore *Restore `json:"restore,omitempty"`
 }
 
 // FeedbackCounts counts feedback by what became of it.
@@ -188,6 +191,7 @@ func (r *Recorder) Snapshot(model string, window time.Duration) ModelStats {
 	if m, ok := (*r.models.Load())[model]; ok {
 		ms.Feedback = m.window(now, window)
 	}
+	ms.Restore = r.restore.Load()
 	return ms
 }
 

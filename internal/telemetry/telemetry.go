@@ -169,6 +169,8 @@ type Recorder struct {
 	quiet  *metrics
 	layout *sketchLayout
 
+	restore atomic.Pointer[Restore] // what became of the previous run's measurements; nil: nothing to restore
+
 	mu     sync.Mutex                             // serialises adding and removing series and models
 	series atomic.Pointer[map[seriesKey]*series]  // copy on write under mu; read without locks
 	models atomic.Pointer[map[string]*modelState] // copy on write under mu; read without locks
