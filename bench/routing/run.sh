@@ -15,7 +15,10 @@
 # nginx's isolation points, QUIET_WAIT longest wait for a quiet machine
 # before each point (6), RETRIES how many points disturbed by other work
 # (other CPU over BUSY, 0.25 cores) are run again (2), THREADS wrk threads
-# (nproc), ROWS holdout rows cycled (256), SKIP_BUILD=1 to use bin/slipway
+# (nproc), ROWS holdout rows cycled (256), ROUTER_CPUS and LOAD_CPUS
+# (taskset CPU lists, both or neither: the router on the first, wrk and the
+# backends on the second; nginx then runs one worker per router CPU),
+# SKIP_BUILD=1 to use bin/slipway
 # as it is, RESULTS directory for the report (bench/routing/results),
 # SLIPWAY_FLAGS more flags for `slipway server` (say "--mirror-queue 1024"),
 # SLIPWAY_ENV environment for slipway only (say "GOMAXPROCS=2 GOGC=200").
@@ -43,6 +46,8 @@ BUSY=${BUSY:-0.25}
 THREADS=${THREADS:-$(nproc)}
 ROWS=${ROWS:-256}
 RESULTS=${RESULTS:-$here/results}
+ROUTER_CPUS=${ROUTER_CPUS:-}
+LOAD_CPUS=${LOAD_CPUS:-}
 CSV=examples/fraud/holdout.csv
 SIGNATURE=examples/fraud/v2/signature.json
 BIN=bin/slipway
@@ -52,6 +57,17 @@ TIMEOUT=2s # every remote version's timeout in slipway, and nginx's proxy timeou
 log() { printf '== %3ds %s\n' "$SECONDS" "$*" >&2; }
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
+
+# Pinning (ROUTER_CPUS, LOAD_CPUS): the router gets cores of its own, as
+# it would in production, instead of sharing them with its load generator
+# and backends. Off by default.
+on_router=() on_load=() nginx_workers=auto
+if [[ -n $ROUTER_CPUS || -n $LOAD_CPUS ]]; then
+	[[ -n $ROUTER_CPUS && -n $LOAD_CPUS ]] || { echo "run.sh: set both ROUTER_CPUS and LOAD_CPUS, or neither" >&2; exit 2; }
+	on_router=(taskset -c "$ROUTER_CPUS") on_load=(taskset -c "$LOAD_CPUS")
+	# nginx's "auto" counts the machine's cores, not the ones it may use.
+	nginx_workers=$(taskset -c "$ROUTER_CPUS" nproc)
+fi
 
 # --- dependencies -----------------------------------------------------------
 need_pkgs=()
@@ -115,7 +131,7 @@ declare -A BDELAY=([a]=0 [b]=0 [shadow]=0 [p]=$ISO_PRIMARY_DELAY [slow]=$ISO_SHA
 BACKENDS="a b shadow p slow"
 bpids=()
 for v in $BACKENDS; do
-	"$tmp/backend" -addr "127.0.0.1:${BPORT[$v]}" -version "$v" -delay "${BDELAY[$v]}" >"$tmp/backend-$v.log" 2>&1 &
+	"${on_load[@]}" "$tmp/backend" -addr "127.0.0.1:${BPORT[$v]}" -version "$v" -delay "${BDELAY[$v]}" >"$tmp/backend-$v.log" 2>&1 &
 	pids+=($!)
 	bpids+=($!)
 	wait_ready "backend $v" "http://127.0.0.1:${BPORT[$v]}" "$!" "$tmp/backend-$v.log"
@@ -150,7 +166,7 @@ wait_drain() {
 surl=http://127.0.0.1:$sport
 log "starting slipway on 127.0.0.1:$sport"
 # shellcheck disable=SC2086 # SLIPWAY_ENV and SLIPWAY_FLAGS are split into words on purpose
-env ${SLIPWAY_ENV:-} "$BIN" server --data "$tmp/data" --http "127.0.0.1:$sport" --grpc "" ${SLIPWAY_FLAGS:-} >"$tmp/slipway.log" 2>&1 &
+"${on_router[@]}" env ${SLIPWAY_ENV:-} "$BIN" server --data "$tmp/data" --http "127.0.0.1:$sport" --grpc "" ${SLIPWAY_FLAGS:-} >"$tmp/slipway.log" 2>&1 &
 spid=$!
 pids+=("$spid")
 wait_ready slipway "$surl" "$spid" "$tmp/slipway.log"
@@ -184,13 +200,13 @@ mirror_counts() {
 # --- nginx -----------------------------------------------------------------------
 nprefix=$tmp/nginx
 mkdir -p "$nprefix"
-sed -e "s|@PREFIX@|$nprefix|g" -e "s|@PORT_A@|$port_a|" -e "s|@PORT_B@|$port_b|" -e "s|@PORT_S@|$port_s|" \
+sed -e "s|@PREFIX@|$nprefix|g" -e "s|@WORKERS@|$nginx_workers|" -e "s|@PORT_A@|$port_a|" -e "s|@PORT_B@|$port_b|" -e "s|@PORT_S@|$port_s|" \
 	-e "s|@PORT_P@|$port_p|" -e "s|@PORT_SLOW@|$port_slow|" -e "s|@PORT_MAIN@|$nport_main|" \
 	-e "s|@PORT_ISO_OFF@|$nport_off|" -e "s|@PORT_ISO_ON@|$nport_on|" "$here/nginx.conf.in" >"$nprefix/nginx.conf"
 ! grep -v '^ *#' "$nprefix/nginx.conf" | grep '@[A-Z_]*@' || die "nginx.conf.in has a placeholder run.sh does not fill"
 "$NGINX" -t -q -p "$nprefix" -c "$nprefix/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx-t.log" || { cat "$tmp/nginx-t.log" >&2; die "nginx refused the config"; }
 log "starting nginx on 127.0.0.1:$nport_main (isolation: :$nport_off off, :$nport_on on)"
-"$NGINX" -p "$nprefix" -c "$nprefix/nginx.conf" -g 'daemon off;' >"$tmp/nginx.log" 2>&1 &
+"${on_router[@]}" "$NGINX" -p "$nprefix" -c "$nprefix/nginx.conf" -g 'daemon off;' >"$tmp/nginx.log" 2>&1 &
 npid=$!
 pids+=("$npid")
 nurl=http://127.0.0.1:$nport_main
@@ -243,7 +259,7 @@ point() {
 	{
 		TIMEFORMAT='%U %S'
 		time BENCH_CSV=$CSV BENCH_ROWS=$ROWS BENCH_PATH=$PATH_INFER \
-			wrk -t"$THREADS" -c"$c" -d"${d}s" --timeout 10s -s "$here/../serving/infer.lua" "$url" >"$out"
+			"${on_load[@]}" wrk -t"$THREADS" -c"$c" -d"${d}s" --timeout 10s -s "$here/../serving/infer.lua" "$url" >"$out"
 	} 2>"$out.time"
 	c1=$(cpu_ticks "$rpid")
 	k1=$(cpu_ticks "${bpids[@]}")
@@ -303,7 +319,7 @@ measure() {
 }
 # mark KEY: a star for a point that was run twice.
 mark() { [[ ${R[$1,runs]:-1} == 2 ]] && echo '*' || true; }
-warm() { BENCH_CSV=$CSV BENCH_ROWS=$ROWS wrk -t"$THREADS" -c16 -d"${WARMUP}s" -s "$here/../serving/infer.lua" "$1" >/dev/null; }
+warm() { BENCH_CSV=$CSV BENCH_ROWS=$ROWS "${on_load[@]}" wrk -t"$THREADS" -c16 -d"${WARMUP}s" -s "$here/../serving/infer.lua" "$1" >/dev/null; }
 
 log "warming up ($WARMUP s each)"
 warm "$surl"
@@ -393,9 +409,16 @@ report=$RESULTS/$date.md
 	echo "loop: wrk $wrk_version with bench/serving/infer.lua, $THREADS threads, ${DURATION} s per point after a"
 	echo "${WARMUP} s warm-up, the same script, connections and duration for both routers."
 	echo
-	echo "- machine: $(nproc) cores ($cpu), $(uname -sr). wrk, the router and the five backends"
-	echo "  all share these cores: req/s is the whole box's capacity, and p99 on a saturated box is"
-	echo "  mostly scheduling delay. The CPU columns are cores used during the point (user + system"
+	if [[ -n $ROUTER_CPUS ]]; then
+		echo "- machine: $(nproc) cores ($cpu), $(uname -sr). Pinned: the router on CPUs $ROUTER_CPUS"
+		echo "  (nginx with $nginx_workers worker(s), slipway's GOMAXPROCS following), wrk and the five"
+		echo "  backends on CPUs $LOAD_CPUS."
+	else
+		echo "- machine: $(nproc) cores ($cpu), $(uname -sr). wrk, the router and the five backends"
+		echo "  all share these cores: req/s is the whole box's capacity, and p99 on a saturated box is"
+		echo "  mostly scheduling delay."
+	fi
+	echo "  The CPU columns are cores used during the point (user + system"
 	echo "  time / duration) by the router (nginx: master and workers), by the backends, by wrk, and by"
 	echo "  other processes on the machine (noise: anything above ~0.1 disturbed the point); kernel"
 	echo "  network work in softirq is in none of them. Router CPU/req is the router's CPU time per"
@@ -403,7 +426,7 @@ report=$RESULTS/$date.md
 	echo "- slipway $slipway_version, $(go version | awk '{print $3}'), GOMAXPROCS default, embedded storage; the"
 	echo "  backends are versions pushed with \`--url http://127.0.0.1:PORT/v2/models/fraud\`"
 	echo "  (\`--meta timeout=$TIMEOUT\`), routed by \`slipway route set fraud --split a=90 --split b=10 --mirror shadow=10\`"
-	echo "- nginx $nginx_version (Debian), bench/routing/nginx.conf.in: worker_processes auto, no access log,"
+	echo "- nginx $nginx_version (Debian), bench/routing/nginx.conf.in: worker_processes $nginx_workers, no access log,"
 	echo "  upstream keepalive 64, proxy_http_version 1.1, split_clients on \$request_id, mirror with"
 	echo "  mirror_request_body on to a location that answers 204 for the 90 % not sampled"
 	echo "- \"a / mirrored\": a's share of the requests backends a and b received, and copies the"
