@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -133,6 +134,23 @@ func TestLoadRefusals(t *testing.T) {
 	damaged, _ := newTestRecorder(Config{})
 	if _, err := damaged.Load(bytes.NewReader(good[:len(good)/2])); err == nil || !strings.Contains(err.Error(), "not a saved telemetry file") {
 		t.Errorf("load of half a file: %v", err)
+	}
+
+	// Pending predictions whose columns disagree restore nothing either.
+	for _, bad := range []*savedJoins{
+		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0, 0}, IDs: "ab", IDLen: []int32{1, 1}, At: []int64{1}, Kind: []predKind{predScore, predScore}, Score: []float64{0, 0}, Class: []int{0, 0}},
+		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0}, IDs: "a", IDLen: []int32{5}, At: []int64{1}, Kind: []predKind{predScore}, Score: []float64{0}, Class: []int{0}},
+		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{3}, IDs: "a", IDLen: []int32{1}, At: []int64{1}, Kind: []predKind{predScore}, Score: []float64{0}, Class: []int{0}},
+		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0}, IDs: "a", IDLen: []int32{1}, At: []int64{1}, Kind: []predKind{predProbs}, Score: []float64{0}, Class: []int{0}},
+	} {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		json.NewEncoder(zw).Encode(savedTelemetry{Format: savedFormat, BucketNS: int64(DefaultBucket), Pending: bad})
+		zw.Close()
+		r, _ := newTestRecorder(Config{})
+		if _, err := r.Load(&b); err == nil || !strings.Contains(err.Error(), "pending prediction") {
+			t.Errorf("load of pending %+v: %v, want an error naming the pending predictions", bad, err)
+		}
 	}
 
 	busy, _ := newTestRecorder(Config{})
