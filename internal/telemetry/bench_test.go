@@ -195,12 +195,21 @@ func BenchmarkSavePending(b *testing.B) {
 		c.Advance(time.Millisecond)
 	}
 	var buf bytes.Buffer
-	for b.Loop() {
-		buf.Reset()
-		st, err := r.Save(&buf)
-		if err != nil || st.Pending < DefaultJoinSize*9/10 { // shards evict on their own, so a few less
-			b.Fatalf("saved %+v: %v", st, err)
+	b.Run("save", func(b *testing.B) {
+		for b.Loop() {
+			buf.Reset()
+			st, err := r.Save(&buf)
+			if err != nil || st.Pending < DefaultJoinSize*9/10 { // shards evict on their own, so a few less
+				b.Fatalf("saved %+v: %v", st, err)
+			}
 		}
-	}
-	b.ReportMetric(float64(buf.Len()), "file-B")
+		b.ReportMetric(float64(buf.Len()), "file-B")
+	})
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := New(Config{Now: c.Now}).Load(bytes.NewReader(buf.Bytes())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,16 +1,15 @@
 package telemetry
 
 import (
-	"cmp"
+	"bufio"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"slices"
+	"runtime"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -39,26 +38,6 @@ type savedTelemetry struct {
 	Models   []savedModel  `json:"models"`
 	// Pending are the predictions waiting for feedback.
 	Pending *savedJoins `json:"pending,omitempty"`
-}
-
-// savedJoins holds the predictions waiting for feedback column by
-// column: a full table is 100,000 of them, saved every minute while
-// serving, and columns of numbers encode several times faster than as
-// many objects, in about a third of the bytes.
-type savedJoins struct {
-	Labels [][3]string `json:"labels"` // model, version, segment
-	Label  []int32     `json:"label"`  // each prediction's index in Labels
-	// IDs are the request ids one after the other, IDLen their lengths:
-	// one string to write instead of one per prediction.
-	IDs   string     `json:"ids"`
-	IDLen []int32    `json:"id_len"`
-	At    []int64    `json:"at"`
-	Kind  []predKind `json:"kind"`
-	Score []float64  `json:"score"`
-	Class []int      `json:"class"`
-	// Probs are the class probabilities of the predictions of kind
-	// predProbs, in their order.
-	Probs [][]float64 `json:"probs,omitempty"`
 }
 
 type savedSeries struct {
@@ -127,12 +106,18 @@ type SaveStats struct {
 	Skipped int
 }
 
-// Save writes the sealed buckets of every series and every model's
-// feedback counts to w. Recording goes on meanwhile: each series is
-// locked one bucket at a time.
+// Save writes the sealed buckets of every series, every model's feedback
+// counts and the predictions waiting for feedback to w. It runs beside
+// the traffic (the server saves every minute), so it is written as it
+// goes, through small buffers, and makes way for requests between one
+// bucket or join shard and the next; each series and shard is locked
+// only while it is copied.
 func (r *Recorder) Save(w io.Writer) (SaveStats, error) {
-	out := savedTelemetry{Format: savedFormat, BucketNS: r.width, SavedAt: r.cfg.Now().UTC()}
 	var st SaveStats
+	zw, _ := gzip.NewWriterLevel(w, gzip.HuffmanOnly) // time matters more than bytes here
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	savedAt, _ := json.Marshal(r.cfg.Now().UTC())
+	fmt.Fprintf(bw, `{"format":%d,"bucket_ns":%d,"saved_at":%s,"series":[`, savedFormat, r.width, savedAt)
 	series := *r.series.Load()
 	keys := make([]seriesKey, 0, len(series))
 	for k := range series {
@@ -143,20 +128,41 @@ func (r *Recorder) Save(w io.Writer) (SaveStats, error) {
 	})
 	for _, k := range keys {
 		ss := series[k].save(&st)
-		if len(ss.Buckets) > 0 {
-			out.Series = append(out.Series, ss)
-			st.Series++
+		if len(ss.Buckets) == 0 {
+			continue
 		}
+		b, err := json.Marshal(ss)
+		if err != nil {
+			return st, fmt.Errorf("telemetry: saving %s@%s: %w", k.model, k.version, err)
+		}
+		if st.Series > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(b)
+		st.Series++
 	}
+	var models []savedModel
 	for name, m := range *r.models.Load() {
 		if sm := m.save(name); len(sm.Feedback) > 0 {
-			out.Models = append(out.Models, sm)
+			models = append(models, sm)
 		}
 	}
-	sort.Slice(out.Models, func(i, j int) bool { return out.Models[i].Model < out.Models[j].Model })
-	out.Pending = r.joins.save(&st)
-	zw, _ := gzip.NewWriterLevel(w, gzip.HuffmanOnly) // saved every minute while serving: time matters more than bytes
-	if err := json.NewEncoder(zw).Encode(out); err != nil {
+	sort.Slice(models, func(i, j int) bool { return models[i].Model < models[j].Model })
+	b, err := json.Marshal(models)
+	if err != nil {
+		return st, fmt.Errorf("telemetry: saving feedback counts: %w", err)
+	}
+	bw.WriteString(`],"models":`)
+	bw.Write(b)
+	bw.WriteString(`,"pending":{"rows":[`)
+	labels := r.joins.writeRows(bw, &st)
+	if b, err = json.Marshal(labels); err != nil {
+		return st, fmt.Errorf("telemetry: saving pending predictions: %w", err)
+	}
+	bw.WriteString(`],"labels":`)
+	bw.Write(b)
+	bw.WriteString("}}\n")
+	if err := bw.Flush(); err != nil {
 		return st, fmt.Errorf("telemetry: saving: %w", err)
 	}
 	if err := zw.Close(); err != nil {
@@ -200,6 +206,7 @@ func (s *series) save(st *SaveStats) savedSeries {
 			}
 		}
 		s.mu.Unlock()
+		runtime.Gosched() // see Save
 		switch {
 		case !ok: // reused for a newer bucket since the list was made
 		case err != nil:
@@ -351,119 +358,4 @@ func (r *Recorder) Load(rd io.Reader) (SaveStats, error) {
 func (r *Recorder) restorable(e, now int64) bool {
 	cur := now / r.width
 	return e < cur && e > cur-int64(r.slots)
-}
-
-// save copies the predictions waiting for feedback, column by column.
-func (t *joinTable) save(st *SaveStats) *savedJoins {
-	n := 0
-	for i := range t.shards {
-		n += t.shards[i].size
-	}
-	out := &savedJoins{Label: make([]int32, 0, n), IDLen: make([]int32, 0, n), At: make([]int64, 0, n),
-		Kind: make([]predKind, 0, n), Score: make([]float64, 0, n), Class: make([]int, 0, n)}
-	var ids strings.Builder
-	ids.Grow(n * 32) // generated ids are 32 hex digits
-	labels := map[labelSet]int32{}
-	for i := range t.shards {
-		sh := &t.shards[i]
-		sh.mu.Lock()
-		for pos := range sh.slots {
-			p := &sh.slots[pos]
-			if !p.live {
-				continue
-			}
-			finite := !math.IsNaN(p.score) && !math.IsInf(p.score, 0)
-			var probs []float64
-			if p.kind == predProbs {
-				probs = sh.probs[pos]
-				for _, v := range probs {
-					finite = finite && !math.IsNaN(v) && !math.IsInf(v, 0)
-				}
-			}
-			if !finite {
-				st.Skipped++
-				continue
-			}
-			ls := sh.labels[p.labels]
-			li, ok := labels[ls]
-			if !ok {
-				li = int32(len(out.Labels))
-				labels[ls] = li
-				out.Labels = append(out.Labels, [3]string{ls.model, ls.version, ls.segment})
-			}
-			if p.idLen == longID {
-				id := sh.long[int32(pos)]
-				ids.WriteString(id)
-				out.IDLen = append(out.IDLen, int32(len(id)))
-			} else {
-				ids.Write(p.id[:p.idLen])
-				out.IDLen = append(out.IDLen, int32(p.idLen))
-			}
-			out.Label, out.At = append(out.Label, li), append(out.At, p.at)
-			out.Kind, out.Score, out.Class = append(out.Kind, p.kind), append(out.Score, p.score), append(out.Class, p.class)
-			if probs != nil {
-				out.Probs = append(out.Probs, slices.Clone(probs))
-			}
-		}
-		sh.mu.Unlock()
-	}
-	out.IDs = ids.String()
-	st.Pending = len(out.IDLen)
-	return out
-}
-
-// pendingPrediction is one saved prediction, ready to be put back.
-type pendingPrediction struct {
-	key              joinKey
-	version, segment string
-	at               int64
-	row              rowPrediction
-}
-
-// predictions checks the saved columns and returns the predictions,
-// oldest first, so that the table evicts them in the order it would have.
-func (j *savedJoins) predictions() ([]pendingPrediction, error) {
-	if j == nil {
-		return nil, nil
-	}
-	n := len(j.IDLen)
-	if len(j.Label) != n || len(j.At) != n || len(j.Kind) != n || len(j.Score) != n || len(j.Class) != n {
-		return nil, fmt.Errorf("telemetry: pending predictions: columns of %d, %d, %d, %d, %d and %d values", len(j.IDLen), len(j.Label), len(j.At), len(j.Kind), len(j.Score), len(j.Class))
-	}
-	out := make([]pendingPrediction, n)
-	probs, rest := 0, j.IDs
-	for i := range n {
-		li, kind, idLen := j.Label[i], j.Kind[i], int(j.IDLen[i])
-		if idLen <= 0 || idLen > len(rest) {
-			return nil, fmt.Errorf("telemetry: pending prediction %d: id of %d bytes where %d remain", i, idLen, len(rest))
-		}
-		id := rest[:idLen]
-		rest = rest[idLen:]
-		if idLen > maxInlineID {
-			id = strings.Clone(id) // kept as it is: not a window on all the ids
-		}
-		if li < 0 || int(li) >= len(j.Labels) || kind <= predNone || kind > predProbs {
-			return nil, fmt.Errorf("telemetry: pending prediction %d (%q) is not one", i, id)
-		}
-		ls := j.Labels[li]
-		if ls[0] == "" || ls[1] == "" {
-			return nil, fmt.Errorf("telemetry: pending prediction %d (%q) has no model or version", i, id)
-		}
-		p := pendingPrediction{key: joinKey{ls[0], id}, version: ls[1], segment: ls[2], at: j.At[i],
-			row: rowPrediction{kind: kind, score: j.Score[i], class: j.Class[i]}}
-		if kind == predProbs {
-			if probs >= len(j.Probs) {
-				return nil, fmt.Errorf("telemetry: pending prediction %d (%q) has no class probabilities", i, id)
-			}
-			pr := j.Probs[probs]
-			probs++
-			p.row.probs, p.row.k = column{kind: dataF64, f64: pr, n: len(pr)}, len(pr)
-		}
-		out[i] = p
-	}
-	if rest != "" {
-		return nil, fmt.Errorf("telemetry: pending predictions: %d bytes of ids left over", len(rest))
-	}
-	slices.SortStableFunc(out, func(a, b pendingPrediction) int { return cmp.Compare(a.at, b.at) })
-	return out, nil
 }

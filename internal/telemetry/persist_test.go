@@ -136,20 +136,22 @@ func TestLoadRefusals(t *testing.T) {
 		t.Errorf("load of half a file: %v", err)
 	}
 
-	// Pending predictions whose columns disagree restore nothing either.
-	for _, bad := range []*savedJoins{
-		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0, 0}, IDs: "ab", IDLen: []int32{1, 1}, At: []int64{1}, Kind: []predKind{predScore, predScore}, Score: []float64{0, 0}, Class: []int{0, 0}},
-		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0}, IDs: "a", IDLen: []int32{5}, At: []int64{1}, Kind: []predKind{predScore}, Score: []float64{0}, Class: []int{0}},
-		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{3}, IDs: "a", IDLen: []int32{1}, At: []int64{1}, Kind: []predKind{predScore}, Score: []float64{0}, Class: []int{0}},
-		{Labels: [][3]string{{"fraud", "2", ""}}, Label: []int32{0}, IDs: "a", IDLen: []int32{1}, At: []int64{1}, Kind: []predKind{predProbs}, Score: []float64{0}, Class: []int{0}},
+	// Pending predictions that are not whole restore nothing either.
+	for _, bad := range []string{
+		`{"rows":[[0,"a",1,1,0]],"labels":[["fraud","2",""]]}`,
+		`{"rows":[[3,"a",1,1,0,0]],"labels":[["fraud","2",""]]}`,
+		`{"rows":[[0,"a",1,3,0,0]],"labels":[["fraud","2",""]]}`,
+		`{"rows":[[0,"",1,1,0,0]],"labels":[["fraud","2",""]]}`,
+		`{"rows":[[0,"a",1,1,"x",0]],"labels":[["fraud","2",""]]}`,
+		`{"rows":[[0,"a",1,1,0,0]],"labels":[["","2",""]]}`,
 	} {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
-		json.NewEncoder(zw).Encode(savedTelemetry{Format: savedFormat, BucketNS: int64(DefaultBucket), Pending: bad})
+		fmt.Fprintf(zw, `{"format":%d,"bucket_ns":%d,"saved_at":"2025-01-01T00:00:00Z","series":[],"models":[],"pending":%s}`, savedFormat, int64(DefaultBucket), bad)
 		zw.Close()
 		r, _ := newTestRecorder(Config{})
 		if _, err := r.Load(&b); err == nil || !strings.Contains(err.Error(), "pending prediction") {
-			t.Errorf("load of pending %+v: %v, want an error naming the pending predictions", bad, err)
+			t.Errorf("load of pending %s: %v, want an error naming the pending predictions", bad, err)
 		}
 	}
 
@@ -207,8 +209,11 @@ func TestPendingPredictionsSurviveRestart(t *testing.T) {
 	for i := range 40 {
 		c.Set(time.Duration(i) * time.Second)
 		id := fmt.Sprintf("r%d", i)
-		if i%4 == 0 {
+		switch {
+		case i%4 == 0:
 			id = long + id
+		case i%5 == 0:
+			id = `quote"back\\slash-é-` + id // written through encoding/json
 		}
 		ids = append(ids, id)
 		o := Observation{Model: "m", Version: "score", RequestID: id, Latency: time.Millisecond,
