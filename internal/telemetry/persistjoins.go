@@ -41,17 +41,26 @@ type pendingRow struct {
 	Probs []float64
 }
 
-// rowParser reads the rows writeRows wrote: JSON, in that one shape.
+// rowParser reads the rows writeRows wrote: JSON, in that one shape. It
+// keeps the first error and reads nothing after it, so that a row reads
+// as a plain sequence of steps.
 type rowParser struct {
 	b   []byte
 	pos int
+	err error
+}
+
+func (p *rowParser) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
 }
 
 // parseRows reads savedJoins.Rows.
 func parseRows(b []byte) ([]pendingRow, error) {
 	p := rowParser{b: b}
-	if err := p.expect('['); err != nil {
-		return nil, err
+	if p.expect('['); p.err != nil {
+		return nil, p.err
 	}
 	var rows []pendingRow
 	if p.peek() == ']' {
@@ -60,8 +69,8 @@ func parseRows(b []byte) ([]pendingRow, error) {
 	}
 	for {
 		var r pendingRow
-		if err := p.row(&r); err != nil {
-			return nil, fmt.Errorf("pending prediction %d: %w", len(rows), err)
+		if p.row(&r); p.err != nil {
+			return nil, fmt.Errorf("pending prediction %d: %w", len(rows), p.err)
 		}
 		rows = append(rows, r)
 		switch c := p.next(); c {
@@ -74,65 +83,34 @@ func parseRows(b []byte) ([]pendingRow, error) {
 	}
 }
 
-func (p *rowParser) row(r *pendingRow) error {
-	var label, kind, class int64
-	err := p.expect('[')
-	if err == nil {
-		label, err = p.int(32)
-	}
-	if err == nil {
-		err = p.expect(',')
-	}
-	if err == nil {
-		r.ID, err = p.str()
-	}
-	if err == nil {
-		err = p.expect(',')
-	}
-	if err == nil {
-		r.At, err = p.int(64)
-	}
-	if err == nil {
-		err = p.expect(',')
-	}
-	if err == nil {
-		kind, err = p.int(8)
-	}
-	if err == nil {
-		err = p.expect(',')
-	}
-	if err == nil {
-		r.Score, err = p.float()
-	}
-	if err == nil {
-		err = p.expect(',')
-	}
-	if err == nil {
-		class, err = p.int(64)
-	}
-	if err != nil {
-		return err
-	}
-	r.Label, r.Kind, r.Class = int32(label), predKind(kind), int(class)
-	if p.peek() == ',' { // class probabilities
+// row reads [label, "id", at, kind, score, class] or, with class
+// probabilities, [label, "id", at, kind, score, class, [p, ...]].
+func (p *rowParser) row(r *pendingRow) {
+	p.expect('[')
+	r.Label = int32(p.int(32))
+	p.expect(',')
+	r.ID = p.str()
+	p.expect(',')
+	r.At = p.int(64)
+	p.expect(',')
+	r.Kind = predKind(p.int(8))
+	p.expect(',')
+	r.Score = p.float()
+	p.expect(',')
+	r.Class = int(p.int(64))
+	if p.err == nil && p.peek() == ',' { // class probabilities
 		p.pos++
-		if err := p.expect('['); err != nil {
-			return err
-		}
-		for {
-			v, err := p.float()
-			if err != nil {
-				return err
-			}
-			r.Probs = append(r.Probs, v)
+		p.expect('[')
+		for p.err == nil {
+			r.Probs = append(r.Probs, p.float())
 			if c := p.next(); c == ']' {
 				break
 			} else if c != ',' {
-				return fmt.Errorf("%q in the class probabilities", c)
+				p.fail(fmt.Errorf("%q in the class probabilities", c))
 			}
 		}
 	}
-	return p.expect(']')
+	p.expect(']')
 }
 
 func (p *rowParser) space() {
@@ -157,11 +135,13 @@ func (p *rowParser) next() byte {
 	return c
 }
 
-func (p *rowParser) expect(want byte) error {
-	if c := p.next(); c != want {
-		return fmt.Errorf("%q where %q belongs", c, want)
+func (p *rowParser) expect(want byte) {
+	if p.err != nil {
+		return
 	}
-	return nil
+	if c := p.next(); c != want {
+		p.fail(fmt.Errorf("%q where %q belongs", c, want))
+	}
 }
 
 func (p *rowParser) end() error {
@@ -181,19 +161,29 @@ func (p *rowParser) number() string {
 	return string(p.b[start:p.pos])
 }
 
-func (p *rowParser) int(bits int) (int64, error) {
-	return strconv.ParseInt(p.number(), 10, bits)
+func (p *rowParser) int(bits int) int64 {
+	if p.err != nil {
+		return 0
+	}
+	v, err := strconv.ParseInt(p.number(), 10, bits)
+	p.fail(err)
+	return v
 }
 
-func (p *rowParser) float() (float64, error) {
-	return strconv.ParseFloat(p.number(), 64)
+func (p *rowParser) float() float64 {
+	if p.err != nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(p.number(), 64)
+	p.fail(err)
+	return v
 }
 
 // str reads a string: as it is, or through encoding/json when it has
 // escapes.
-func (p *rowParser) str() (string, error) {
-	if err := p.expect('"'); err != nil {
-		return "", err
+func (p *rowParser) str() string {
+	if p.expect('"'); p.err != nil {
+		return ""
 	}
 	start, escaped := p.pos, false
 	for ; p.pos < len(p.b) && p.b[p.pos] != '"'; p.pos++ {
@@ -203,15 +193,16 @@ func (p *rowParser) str() (string, error) {
 		}
 	}
 	if p.pos >= len(p.b) {
-		return "", errors.New("a string without its end")
+		p.fail(errors.New("a string without its end"))
+		return ""
 	}
 	p.pos++
 	if !escaped {
-		return string(p.b[start : p.pos-1]), nil
+		return string(p.b[start : p.pos-1])
 	}
 	var s string
-	err := json.Unmarshal(p.b[start-1:p.pos], &s)
-	return s, err
+	p.fail(json.Unmarshal(p.b[start-1:p.pos], &s))
+	return s
 }
 
 // writeRows writes the rows of every live prediction to w, shard by
